@@ -1,0 +1,5 @@
+"""fxc: an MLIR compiler for PyTorch programs."""
+
+from fxc.api import CompileError, CompiledModule, ExportOutput, compile, export, stages
+
+__all__ = ["compile", "export", "stages", "CompiledModule", "ExportOutput", "CompileError"]

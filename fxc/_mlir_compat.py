@@ -1,0 +1,167 @@
+"""The one module that touches MLIR binding APIs that move between LLVM versions.
+
+Context creation, Python-defined passes in a PassManager, greedy pattern
+application and textual pipeline splitting live here, so an upgrade of the
+torch-mlir wheel touches this file only.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, List, Sequence
+
+from torch_mlir import ir, passmanager, rewrite
+from torch_mlir.dialects import torch as torch_dialect
+
+from fxc.dialects import fxc as fxc_dialect
+
+
+def new_context() -> ir.Context:
+    """A context with the torch and fxc dialects loaded."""
+    ctx = ir.Context()
+    torch_dialect.register_dialect(ctx)
+    _load_pass_dependent_dialects(ctx)
+    fxc_dialect.load(ctx)
+    return ctx
+
+
+def _load_pass_dependent_dialects(ctx: ir.Context) -> None:
+    # torch-mlir registers `torch_c` (and the upstream dialects its
+    # conversions produce) only as dependencies of its passes, so IR that
+    # mentions them cannot be parsed until such a pass has run once.
+    with ctx:
+        module = ir.Module.parse("")
+        passmanager.PassManager.parse(
+            "builtin.module(func.func(convert-torch-to-linalg, convert-torch-to-tmtensor))"
+        ).run(module.operation)
+
+
+def parse_module(text: str, context: ir.Context) -> ir.Module:
+    with context:
+        return ir.Module.parse(text)
+
+
+def module_asm(module: ir.Module, *, debug_info: bool = False) -> str:
+    return module.operation.get_asm(enable_debug_info=debug_info)
+
+
+def split_pipeline(text: str) -> List[str]:
+    """Splits ``builtin.module(a, b{x=1}, func.func(c))`` into its elements.
+
+    A bare comma-separated list (no ``builtin.module(...)`` wrapper) is
+    accepted too.
+    """
+    text = text.strip()
+    if text.startswith("builtin.module(") and text.endswith(")"):
+        text = text[len("builtin.module(") : -1]
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        out.append("".join(cur).strip())
+    return out
+
+
+PythonPass = Callable[[ir.Operation], None]
+
+
+def build_pass_manager(
+    context: ir.Context,
+    elements: Sequence[str],
+    python_passes: dict,
+    *,
+    verify: bool = True,
+) -> passmanager.PassManager:
+    """A module PassManager running ``elements`` in order.
+
+    An element naming a key of ``python_passes`` runs that Python pass (a
+    callable taking the module operation and raising on failure); any other
+    element is an upstream/torch-mlir textual pipeline element.
+    """
+    with context:
+        pm = passmanager.PassManager("builtin.module")
+        pm.enable_verifier(verify)
+        for element in elements:
+            fn = python_passes.get(element)
+            if fn is None:
+                pm.add(element)
+            else:
+                pm.add(_external(fn), name=element, argument=element)
+    return pm
+
+
+_pending_errors: list = []
+
+
+def _external(fn: PythonPass):
+    def run(op, pass_):
+        try:
+            with op.context, ir.Location.unknown(op.context):
+                fn(op)
+        except Exception as e:  # re-raised by run_pass_manager
+            _pending_errors.append(e)
+            pass_.signal_pass_failure()
+
+    return run
+
+
+def run_pass_manager(pm: passmanager.PassManager, module: ir.Module) -> None:
+    """Runs ``pm``; an exception raised in a Python pass is re-raised as is."""
+    del _pending_errors[:]
+    try:
+        pm.run(module.operation)
+    except ir.MLIRError:
+        if _pending_errors:
+            err = _pending_errors[0]
+            del _pending_errors[:]
+            raise err from None
+        raise
+
+
+def apply_patterns(op: ir.Operation, patterns: Iterable) -> None:
+    """Applies patterns greedily (with folding) to ``op``.
+
+    Each pattern has ``root`` (an op name) and ``rewrite(op, rewriter)``
+    returning True when it rewrote ``op``.
+    """
+    rps = rewrite.RewritePatternSet()
+    for p in patterns:
+        rps.add(p.root, _adapt(p), benefit=getattr(p, "benefit", 1))
+    rewrite.apply_patterns_and_fold_greedily(op, rps.freeze())
+
+
+def _adapt(pattern):
+    def fn(op, rewriter):
+        # The binding's convention: a falsy return means "matched".
+        return not pattern.rewrite(op.operation if hasattr(op, "operation") else op, rewriter)
+
+    return fn
+
+
+def walk(op: ir.Operation, fn: Callable[[ir.Operation], None]) -> None:
+    """Calls ``fn`` on every operation nested in ``op`` (pre-order)."""
+
+    def visit(o):
+        fn(o)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit, ir.WalkOrder.PRE_ORDER)
+
+
+def ops_named(op: ir.Operation, name: str) -> List[ir.Operation]:
+    found = []
+
+    def visit(o):
+        if o.name == name:
+            found.append(o)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found

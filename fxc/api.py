@@ -1,0 +1,150 @@
+"""fxc's public Python API."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+
+from fxc import _mlir_compat
+from fxc.backends import get_backend
+from fxc.errors import CompileError
+from fxc.frontend.capture import Program, capture, flatten_inputs, import_program, unflatten_outputs
+from fxc.frontend.capture import TensorSpec
+from fxc.pipeline import COMMON_STAGES, IMPORT, run_stage
+
+__all__ = ["compile", "export", "CompiledModule", "ExportOutput", "CompileError", "stages"]
+
+
+def stages(target: str = "cpu") -> list:
+    """Names of the stages for ``target``, in order."""
+    backend = get_backend(target)
+    return [IMPORT.name] + [s.name for s in COMMON_STAGES + backend.stages(backend.Options())]
+
+
+@dataclasses.dataclass
+class ExportOutput:
+    """A program imported into MLIR (the ``torch`` stage).
+
+    Attributes:
+        program: the captured program and its calling convention.
+        mlir: the module's text.
+    """
+
+    program: Program
+    mlir: str
+
+    def save(self, path) -> None:
+        Path(path).write_text(self.mlir)
+
+
+def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None) -> ExportOutput:
+    """Captures ``model`` with torch.export and imports it into MLIR.
+
+    Args:
+        model: an ``nn.Module``, a function, or an ``ExportedProgram``.
+        example_args: positional example inputs.
+        example_kwargs: keyword example inputs.
+
+    Returns:
+        An :class:`ExportOutput` holding the ``torch``-stage module.
+    """
+    program = capture(model, example_args, example_kwargs)
+    ctx = _mlir_compat.new_context()
+    module = import_program(program, ctx)
+    return ExportOutput(program, _mlir_compat.module_asm(module, debug_info=True))
+
+
+class CompiledModule:
+    """A compiled program: call it like the original model.
+
+    Attributes:
+        mlir: the text of the last stage that ran.
+        target: the target it was compiled for.
+    """
+
+    def __init__(self, program: Program, ir_by_stage: Dict[str, str], target: str, runner):
+        self.program = program
+        self._ir = ir_by_stage
+        self.target = target
+        self._run = runner
+        self._tensor_positions = [i for i, s in enumerate(program.inputs) if isinstance(s, TensorSpec)]
+
+    @property
+    def mlir(self) -> str:
+        return self._ir[list(self._ir)[-1]]
+
+    def ir(self, stage: str) -> str:
+        """The module as it was after ``stage`` (see :func:`stages`)."""
+        if stage not in self._ir:
+            raise KeyError(f"no IR for stage '{stage}'; have {list(self._ir)}")
+        return self._ir[stage]
+
+    def save(self, directory) -> None:
+        """Writes ``<stage>.mlir`` for every stage that ran into ``directory``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        for name, text in self._ir.items():
+            (d / f"{name}.mlir").write_text(text)
+
+    def __call__(self, *args, **kwargs):
+        if self._run is None:
+            raise RuntimeError(f"compilation stopped after stage '{list(self._ir)[-1]}'; nothing to run")
+        flat = flatten_inputs(self.program, args, kwargs)
+        for i, (value, spec) in enumerate(zip(flat, self.program.inputs)):
+            if not isinstance(spec, TensorSpec) and value != spec:
+                raise ValueError(f"input {i}: the program was compiled for the constant {spec!r}, got {value!r}")
+        outs = iter(self._run(*[flat[i] for i in self._tensor_positions]))
+        flat_out = [next(outs) if isinstance(s, TensorSpec) else s for s in self.program.outputs]
+        return unflatten_outputs(self.program, flat_out)
+
+
+def compile(
+    model,
+    example_args: Sequence = (),
+    example_kwargs: Optional[dict] = None,
+    *,
+    target: str = "cpu",
+    stop_after: Optional[str] = None,
+    options: Any = None,
+) -> CompiledModule:
+    """Compiles a PyTorch program with fxc.
+
+    Args:
+        model: an ``nn.Module`` (including a ``GraphModule``), a function, or
+            an ``ExportedProgram``.
+        example_args: positional example inputs (their shapes and dtypes are
+            the ones the compiled program accepts).
+        example_kwargs: keyword example inputs.
+        target: a backend target, e.g. ``"cpu"``.
+        stop_after: a stage name (see :func:`stages`); compile no further.
+        options: the backend's ``Options`` (default: its defaults).
+
+    Returns:
+        A :class:`CompiledModule`.
+
+    Raises:
+        CompileError: the program cannot be compiled; the message points at
+            the user's source line.
+    """
+    backend = get_backend(target)
+    options = options or backend.Options()
+    program = capture(model, example_args, example_kwargs)
+    ctx = _mlir_compat.new_context()
+    module = import_program(program, ctx)
+    ir_by_stage = {IMPORT.name: _mlir_compat.module_asm(module)}
+    all_stages = COMMON_STAGES + backend.stages(options)
+    names = [IMPORT.name] + [s.name for s in all_stages]
+    if stop_after is not None and stop_after not in names:
+        raise CompileError(f"unknown stage '{stop_after}'; stages are {', '.join(names)}")
+    for stage in all_stages:
+        if stop_after == list(ir_by_stage)[-1]:
+            break
+        run_stage(module, stage)
+        ir_by_stage[stage.name] = _mlir_compat.module_asm(module)
+    runner = None
+    if stop_after is None or stop_after == names[-1]:
+        runner = backend.load(module, program, options)
+    return CompiledModule(program, ir_by_stage, target, runner)

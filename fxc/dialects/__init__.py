@@ -1,0 +1,1 @@
+"""Dialects fxc defines (IRDL) and the Python builders for their ops."""

@@ -1,0 +1,60 @@
+"""One error type for compile failures, carrying the user's source location."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional
+
+_FILE_LINE = re.compile(r'"([^"]+)":(\d+):(\d+)')
+
+
+def location_of(loc) -> Optional[str]:
+    """``file:line`` of the innermost frame of an MLIR location, if it has one.
+
+    fxc gives imported ops ``callsite(innermost at outer...)`` locations (from
+    the FX node's stack trace), so the first file location in the printed form
+    is the user's line.
+    """
+    if loc is None:
+        return None
+    m = _FILE_LINE.search(str(loc))
+    return f"{m.group(1)}:{m.group(2)}" if m else None
+
+
+class CompileError(Exception):
+    """fxc could not compile a program.
+
+    Attributes:
+        message: what went wrong, in the user's terms.
+        location: ``file:line`` of the user's source line, or None.
+        notes: extra lines (e.g. how to reproduce the failure with fxc-opt).
+    """
+
+    def __init__(self, message: str, location: Optional[str] = None, notes: Iterable[str] = ()):
+        self.message = message
+        self.location = location
+        self.notes = list(notes)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
+        return "\n".join([head, *self.notes])
+
+
+def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
+    """Turns an ``MLIRError`` into a CompileError at its first diagnostic."""
+    diags = list(getattr(err, "error_diagnostics", []) or [])
+    if not diags:
+        return CompileError(str(err), notes=notes)
+    first = diags[0]
+    extra = []
+    for d in diags[1:]:
+        loc = location_of(d.location)
+        extra.append(f"{loc}: error: {d.message}" if loc else f"error: {d.message}")
+    for n in getattr(first, "notes", []) or []:
+        loc = location_of(n.location)
+        msg = n.message.splitlines()[0] if n.message else ""
+        if msg.startswith("see current operation"):
+            continue
+        extra.append(f"{loc}: note: {msg}" if loc else f"note: {msg}")
+    return CompileError(first.message, location_of(first.location), [*extra, *notes])

@@ -1,0 +1,1 @@
+"""Capture (torch.export) and import (torch-mlir's FX importer, extended)."""

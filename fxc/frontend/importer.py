@@ -1,0 +1,163 @@
+"""torch-mlir's FX importer, extended with the ops torch-mlir drops.
+
+torch-mlir dispatches higher-order ops to ``_import_hop_<name>`` methods of
+its ``GraphNodeImporter``; fxc adds handlers in a subclass passed as
+``graph_node_importer_cls`` and never copies the importer.  Effect tokens get
+the ``!fxc.token`` type through a ``ContextCache`` subclass that recognises
+nodes tagged by :func:`tag_tokens`.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, List
+
+import torch
+from torch_mlir import ir
+from torch_mlir.extras.fx_importer import (
+    ContextCache,
+    FxImporter,
+    GraphNodeImporter,
+)
+
+from fxc.dialects import fxc as fxc_d
+from fxc.errors import CompileError, location_of
+
+#: node.meta key marking FX nodes whose value is an effect token.
+TOKEN_META = "fxc_token"
+
+_MAKE_TOKEN = torch.ops.prims._make_token.default
+_SINK_TOKENS = torch.ops.prims._sink_tokens.default
+
+
+def overload_name(op) -> str:
+    """PyTorch's qualified overload name: ``aten.mm.default``."""
+    if isinstance(op, torch._ops.OpOverload):
+        ns, name = op._schema.name.split("::")
+        return f"{ns}.{name}.{op._overloadname}"
+    if isinstance(op, torch._ops.HigherOrderOperator):
+        return f"higher_order.{op.name()}"
+    return str(op)
+
+
+def tag_tokens(graph: torch.fx.Graph, token_placeholders=()) -> None:
+    """Marks the FX nodes that carry effect tokens (see TOKEN_META)."""
+    names = set(token_placeholders)
+    for node in graph.nodes:
+        if node.op == "placeholder" and node.name in names:
+            node.meta[TOKEN_META] = True
+        elif node.op == "call_function" and node.target is _MAKE_TOKEN:
+            node.meta[TOKEN_META] = True
+        elif (
+            node.op == "call_function"
+            and node.target is operator.getitem
+            and isinstance(node.args[0], torch.fx.Node)
+            and _is_with_effects(node.args[0])
+            and node.args[1] == 0
+        ):
+            node.meta[TOKEN_META] = True
+
+
+def _is_with_effects(node: torch.fx.Node) -> bool:
+    return isinstance(node.target, torch._ops.HigherOrderOperator) and node.target.name() == "with_effects"
+
+
+class FxcContextCache(ContextCache):
+    """Types token-carrying nodes as ``!fxc.token``."""
+
+    def node_val_to_type(self, node, *, mutable: bool = False):
+        if node.meta.get(TOKEN_META):
+            return fxc_d.token_type(self._c)
+        return super().node_val_to_type(node, mutable=mutable)
+
+
+class FxcGraphNodeImporter(GraphNodeImporter):
+    """Imports the higher-order ops and token ops torch-mlir does not know."""
+
+    # -- helpers ---------------------------------------------------------
+    def _error(self, loc, message: str) -> CompileError:
+        return CompileError(message, location_of(loc))
+
+    def _schema_operands(self, loc, op, args, kwargs) -> List[ir.Value]:
+        """Imports ``op``'s arguments in schema order, with defaults."""
+        schema = op._schema
+        operands = []
+        for i, param in enumerate(schema.arguments):
+            if i < len(args):
+                value = args[i]
+            elif param.name in kwargs:
+                value = kwargs[param.name]
+            else:
+                operands.append(self._import_default_value(loc, param.default_value, param.type))
+                continue
+            operands.append(self._import_argument(loc, value, param.type))
+        if len(operands) > fxc_d.MAX_ARGS:
+            raise self._error(
+                loc, f"{overload_name(op)} takes {len(operands)} arguments; fxc ops hold at most {fxc_d.MAX_ARGS}"
+            )
+        return operands
+
+    def _result_types(self, vals) -> List[ir.Type]:
+        types = []
+        for v in vals:
+            if v is None:
+                continue
+            if not isinstance(v, torch.Tensor):
+                raise NotImplementedError(f"non-tensor result {v!r}")
+            types.append(self._cc.get_vtensor_type(v.size(), v.dtype, val=v))
+        return types
+
+    # -- higher-order ops ------------------------------------------------
+    def _import_hop_with_effects(self, loc, node, hop):
+        token_node, op, *args = node.args
+        if not isinstance(op, torch._ops.OpOverload):
+            raise self._error(loc, f"with_effects of {op!r} (a {type(op).__name__}) is not supported by fxc")
+        token = self.resolve_node_value(token_node)
+        if not fxc_d.is_token(token.type):
+            raise self._error(loc, f"with_effects({overload_name(op)}) got {token.type} where an effect token was expected")
+        with loc, ir.InsertionPoint(self._b):
+            operands = self._schema_operands(loc, op, args, node.kwargs)
+            vals = list(node.meta["val"])[1:]
+            result_types = self._result_types(vals)
+            if len(result_types) > fxc_d.MAX_RESULTS:
+                raise self._error(loc, f"{overload_name(op)} has {len(result_types)} results; fxc.with_effects holds at most {fxc_d.MAX_RESULTS}")
+            results = fxc_d.with_effects(token, overload_name(op), operands, result_types, loc=loc)
+        self._multi_result_nodes.add(node)
+        self.bind_node_value(node, results[0], 0)
+        it = iter(results[1:])
+        for i, v in enumerate(vals, start=1):
+            self.bind_node_value(node, None if v is None else next(it), i)
+
+    def _import_hop_out_dtype(self, loc, node, hop):
+        op, dtype, *args = node.args
+        val = node.meta["val"]
+        with loc, ir.InsertionPoint(self._b):
+            operands = self._schema_operands(loc, op, args, node.kwargs)
+            result_type = self._cc.get_vtensor_type(val.size(), val.dtype, val=val)
+            value = fxc_d.out_dtype(
+                overload_name(op), self._cc.dtype_to_type(dtype), operands, result_type, loc=loc
+            )
+        self.bind_node_value(node, value)
+
+    # -- token ops -------------------------------------------------------
+    def _import_torch_op_overload(self, loc, node, concrete_target=None):
+        target = concrete_target or node.target
+        if target is _MAKE_TOKEN:
+            with loc, ir.InsertionPoint(self._b):
+                self.bind_node_value(node, fxc_d.make_token(loc=loc))
+            return
+        if target is _SINK_TOKENS:
+            (tokens,) = node.args
+            with loc, ir.InsertionPoint(self._b):
+                fxc_d.sink_tokens([self.resolve_node_value(t) for t in tokens], loc=loc)
+            self.bind_node_value(node, None)
+            return
+        super()._import_torch_op_overload(loc, node, concrete_target)
+
+
+class FxcImporter(FxImporter):
+    """An FxImporter whose graphs know fxc's ops and token type."""
+
+    def __init__(self, *, context: ir.Context, hooks=None):
+        super().__init__(context=context, hooks=hooks, graph_node_importer_cls=FxcGraphNodeImporter)
+        self._cc = FxcContextCache(self._c, py_attr_tracker=self._py_attr_tracker)

@@ -1,0 +1,21 @@
+"""fxc's passes, one module each, named after the pass.
+
+``PASSES`` maps each pass name (as written in a pipeline) to its class; the
+compiler, ``fxc-opt`` and the stage table all read it.
+"""
+
+from __future__ import annotations
+
+from fxc.lowering.bufferize_host_calls import BufferizeHostCalls
+from fxc.lowering.check_lowered import CheckLowered
+from fxc.lowering.emit_c_interface import EmitCInterface
+from fxc.lowering.lower_effects import LowerEffects
+from fxc.lowering.lower_out_dtype import LowerOutDtype
+from fxc.lowering.verify import Verify
+
+PASSES = {p.name: p for p in (Verify, LowerEffects, LowerOutDtype, CheckLowered, BufferizeHostCalls, EmitCInterface)}
+
+
+def python_passes() -> dict:
+    """``{name: callable(module_op)}`` for the pass manager adapter."""
+    return {name: (lambda op, cls=cls: cls().run(op)) for name, cls in PASSES.items()}

@@ -1,0 +1,67 @@
+"""fxc-bufferize-host-calls: host-runtime calls take and fill buffers.
+
+Runs before one-shot-bufferize.  A call to a host-runtime declaration (one
+carrying ``fxc.op``, made by fxc-lower-effects) on tensors becomes a call on
+memrefs: each tensor argument is passed as its buffer
+(``bufferization.to_buffer ... read_only``), and each result is a fresh
+``memref.alloc`` that the host fills, handed back to tensor code with
+``bufferization.to_tensor restrict``, so ownership stays with compiled code
+and the deallocation pipeline frees it.  The declaration's type changes to
+``(args..., results...) -> ()``.
+"""
+
+from __future__ import annotations
+
+from torch_mlir import ir
+from torch_mlir.dialects import bufferization, func, memref
+
+from fxc._mlir_compat import ops_named
+from fxc.lowering.pass_base import ModulePass
+
+
+def _memref_of(t: ir.Type) -> ir.Type:
+    rt = ir.RankedTensorType(t)
+    return ir.MemRefType.get(rt.shape, rt.element_type)
+
+
+class BufferizeHostCalls(ModulePass):
+    name = "fxc-bufferize-host-calls"
+    summary = "Turn tensor host-runtime calls into calls on buffers"
+
+    def run(self, module_op):
+        body = module_op.regions[0].blocks[0]
+        decls = {
+            ir.StringAttr(o.attributes["sym_name"]).value: o.operation
+            for o in body.operations
+            if o.operation.name == "func.func" and "fxc.op" in o.attributes
+        }
+        for name, decl in decls.items():
+            ftype = ir.FunctionType(ir.TypeAttr(decl.attributes["function_type"]).value)
+            if any(isinstance(t, ir.MemRefType) or str(t).startswith("memref") for t in ftype.inputs) and not ftype.results:
+                continue  # already bufferized
+            ins = [_memref_of(t) for t in ftype.inputs]
+            outs = [_memref_of(t) for t in ftype.results]
+            decl.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(ins + outs, []))
+            # Kept for runtimes, which read host calls after the LLVM lowering
+            # has replaced the function type.
+            decl.attributes["fxc.buffer_types"] = ir.ArrayAttr.get([ir.TypeAttr.get(t) for t in ins + outs])
+            decl.attributes["fxc.num_results"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), len(outs))
+            for call in ops_named(module_op, "func.call"):
+                if ir.FlatSymbolRefAttr(call.attributes["callee"]).value == name:
+                    self._rewrite_call(call, name, ins, outs)
+
+    def _rewrite_call(self, call, name, ins, outs):
+        with call.location, ir.InsertionPoint(call):
+            args = [
+                bufferization.ToBufferOp(mt, v, read_only=True).result
+                for v, mt in zip(call.operands, ins)
+            ]
+            allocs = [memref.AllocOp(mt, [], []).result for mt in outs]
+            func.CallOp([], ir.FlatSymbolRefAttr.get(name), args + allocs)
+            results = [
+                bufferization.ToTensorOp(r.type, a, restrict=True, writable=True).result
+                for r, a in zip(call.results, allocs)
+            ]
+        for old, new in zip(call.results, results):
+            old.replace_all_uses_with(new)
+        call.erase()

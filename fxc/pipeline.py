@@ -1,0 +1,117 @@
+"""The compiler's stages, as data.
+
+Each stage is named after the IR it produces and lists the pass-pipeline
+elements that produce it from the previous stage's IR.  ``fxc compile
+--emit=STAGE``, ``fxc.compile(..., stop_after=STAGE)`` and ``fxc-opt
+--stage=STAGE`` read this table; a module dumped after any stage can be fed
+back in to run the stages after it.  Backends add their own stages after
+``linalg`` (see ``Backend.stages``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from typing import Sequence, Tuple
+
+from torch_mlir import ir
+
+from fxc import _mlir_compat
+from fxc.errors import CompileError, from_mlir_error
+from fxc.lowering import python_passes
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline.
+
+    Attributes:
+        name: the IR this stage produces (what ``--emit`` names).
+        input_dialects: dialects the stage expects in its input.
+        passes: pipeline elements: fxc pass names or upstream/torch-mlir
+            textual pipeline elements.
+    """
+
+    name: str
+    input_dialects: Tuple[str, ...]
+    passes: Tuple[str, ...]
+
+    @property
+    def pipeline(self) -> str:
+        return f"builtin.module({','.join(self.passes)})"
+
+
+#: ``torch`` is produced by the frontend (import); it has no passes.
+IMPORT = Stage("torch", ("pytorch",), ())
+
+#: Target-independent stages, after import.
+COMMON_STAGES: Tuple[Stage, ...] = (
+    Stage(
+        "fxc",
+        ("torch", "fxc"),
+        (
+            "fxc-verify",
+            "fxc-lower-effects",
+            "fxc-lower-out-dtype",
+            "torch-function-to-torch-backend-pipeline",
+        ),
+    ),
+    Stage(
+        "linalg",
+        ("torch",),
+        (
+            # torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline,
+            # less its final contract check, which rejects the func.call ops
+            # of fxc's host runtime; fxc-check-lowered takes its place.
+            "func.func(torch-scalarize-shapes)",
+            "func.func(convert-torch-to-tmtensor)",
+            "func.func(convert-torch-to-linalg)",
+            "func.func(convert-torch-to-scf)",
+            "func.func(convert-torch-to-arith)",
+            "func.func(convert-torch-to-tensor)",
+            "convert-torch-conversion-to-mlprogram",
+            "func.func(memref-expand)",
+            "func.func(canonicalize)",
+            "func.func(resolve-shaped-type-result-dims)",
+            "func.func(cse)",
+            "torch-func-backend-type-conversion",
+            "func.func(canonicalize)",
+            "func.func(torch-finalizing-backend-type-conversion)",
+            "fxc-check-lowered",
+        ),
+    ),
+)
+
+
+def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) -> None:
+    """Runs ``stage``'s passes on ``module`` in place.
+
+    On failure, writes the module as it was before the stage (with debug
+    info) to a file and raises a CompileError at the user's source line that
+    says how to reproduce it with fxc-opt.
+    """
+    if not stage.passes:
+        return
+    before = _mlir_compat.module_asm(module, debug_info=True)
+    pm = _mlir_compat.build_pass_manager(module.context, stage.passes, python_passes())
+    try:
+        _mlir_compat.run_pass_manager(pm, module)
+    except CompileError as e:
+        raise _with_repro(e, stage, before, repro_dir) from None
+    except ir.MLIRError as e:
+        raise _with_repro(from_mlir_error(e), stage, before, repro_dir) from None
+
+
+def _with_repro(err: CompileError, stage: Stage, before: str, repro_dir) -> CompileError:
+    directory = repro_dir or tempfile.gettempdir()
+    fd, path = tempfile.mkstemp(prefix=f"fxc-repro-{stage.name}-", suffix=".mlir", dir=directory)
+    with os.fdopen(fd, "w") as f:
+        f.write(before)
+    err.notes.append(f"note: stage '{stage.name}' failed; reproduce with:")
+    err.notes.append(f"  fxc-opt --pass-pipeline='{stage.pipeline}' {path}")
+    return err
+
+
+def stage_names(stages: Sequence[Stage]) -> list:
+    return [s.name for s in stages]
