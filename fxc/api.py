@@ -11,8 +11,16 @@ import torch
 from fxc import _mlir_compat
 from fxc.backends import get_backend
 from fxc.errors import CompileError
-from fxc.frontend.capture import Program, capture, flatten_inputs, import_program, unflatten_outputs
-from fxc.frontend.capture import TensorSpec
+from fxc.frontend.capture import (
+    TOKEN,
+    Program,
+    TensorSpec,
+    capture,
+    capture_graph,
+    flatten_inputs,
+    import_program,
+    unflatten_outputs,
+)
 from fxc.pipeline import COMMON_STAGES, IMPORT, run_stage
 
 __all__ = ["compile", "export", "CompiledModule", "ExportOutput", "CompileError", "stages"]
@@ -90,15 +98,28 @@ class CompiledModule:
             (d / f"{name}.mlir").write_text(text)
 
     def __call__(self, *args, **kwargs):
+        """Runs the compiled program; inputs are checked before any compiled code runs.
+
+        Raises:
+            TypeError / ValueError: an input has the wrong count, structure,
+                dtype, shape or device; the message names the input.
+        """
+        return unflatten_outputs(self.program, self.call_flat(flatten_inputs(self.program, args, kwargs)))
+
+    def call_flat(self, flat: Sequence) -> list:
+        """Runs the compiled program on flat inputs; returns flat outputs."""
         if self._run is None:
             raise RuntimeError(f"compilation stopped after stage '{list(self._ir)[-1]}'; nothing to run")
-        flat = flatten_inputs(self.program, args, kwargs)
+        if len(flat) != len(self.program.inputs):
+            raise TypeError(f"expected {len(self.program.inputs)} inputs, got {len(flat)}")
         for i, (value, spec) in enumerate(zip(flat, self.program.inputs)):
-            if not isinstance(spec, TensorSpec) and value != spec:
+            if not isinstance(spec, TensorSpec) and spec is not TOKEN and value != spec:
                 raise ValueError(f"input {i}: the program was compiled for the constant {spec!r}, got {value!r}")
         outs = iter(self._run(*[flat[i] for i in self._tensor_positions]))
-        flat_out = [next(outs) if isinstance(s, TensorSpec) else s for s in self.program.outputs]
-        return unflatten_outputs(self.program, flat_out)
+        return [
+            next(outs) if isinstance(s, TensorSpec) else torch.empty(0) if s is TOKEN else s
+            for s in self.program.outputs
+        ]
 
 
 def compile(
@@ -129,9 +150,21 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
+    if isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
+        program = capture_graph(model)
+    else:
+        program = capture(model, example_args, example_kwargs)
+    return compile_program(program, target=target, stop_after=stop_after, options=options)
+
+
+def _has_metadata(gm: torch.fx.GraphModule) -> bool:
+    return all("val" in n.meta for n in gm.graph.nodes if n.op == "placeholder")
+
+
+def compile_program(program: Program, *, target: str = "cpu", stop_after: Optional[str] = None, options: Any = None) -> CompiledModule:
+    """Compiles a captured :class:`Program` (see :func:`compile`)."""
     backend = get_backend(target)
     options = options or backend.Options()
-    program = capture(model, example_args, example_kwargs)
     ctx = _mlir_compat.new_context()
     module = import_program(program, ctx)
     ir_by_stage = {IMPORT.name: _mlir_compat.module_asm(module)}

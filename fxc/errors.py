@@ -36,6 +36,11 @@ class CompileError(Exception):
         self.notes = list(notes)
         super().__init__(str(self))
 
+    def in_file(self, filename: str) -> "CompileError":
+        """Names ``filename`` where MLIR's parser said ``-`` (a string buffer)."""
+        fix = lambda t: f"{filename}:{t[2:]}" if t and t.startswith("-:") else t
+        return CompileError(self.message, fix(self.location), [fix(n) for n in self.notes])
+
     def __str__(self) -> str:
         head = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
         return "\n".join([head, *self.notes])

@@ -9,6 +9,7 @@ the ``torch`` stage: torch-dialect ops plus fxc ops, one public ``func.func``.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, List, Optional, Sequence
 
 import torch
@@ -26,7 +27,7 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
-from fxc.frontend.importer import FxcImporter, tag_tokens
+from fxc.frontend.importer import TOKEN_META, FxcImporter, tag_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,15 +43,30 @@ class TensorSpec:
         return TensorSpec(name, tuple(val.shape), val.dtype)
 
 
+class _Token:
+    """Marks an effect-token position in a calling convention."""
+
+    def __repr__(self):
+        return "TOKEN"
+
+
+#: An input or output position that carries an effect token: the compiled
+#: function has no argument or result there (tokens vanish in lowering); the
+#: caller passes anything and gets an empty tensor back, as PyTorch does.
+TOKEN = _Token()
+
+
 @dataclasses.dataclass
 class Program:
     """A captured program and its calling convention.
 
     Attributes:
-        exported: the decomposed ExportedProgram fxc compiles.
-        inputs: one entry per flat user input: a TensorSpec, or the constant
-            value of a non-tensor input that export specialised.
-        outputs: one entry per flat user output: a TensorSpec, or a constant.
+        exported: the decomposed ExportedProgram fxc compiles, or None for a
+            graph given directly (``graph``).
+        inputs: one entry per flat user input: a TensorSpec, TOKEN, or the
+            constant value of a non-tensor input that export specialised.
+        outputs: one entry per flat user output: a TensorSpec, TOKEN, or a
+            constant.
         in_spec / out_spec: pytree specs of (args, kwargs) and of the result.
         entry: the name of the public function in the module.
     """
@@ -61,6 +77,7 @@ class Program:
     in_spec: Any
     out_spec: Any
     entry: str = "main"
+    graph: Optional[torch.fx.GraphModule] = None
 
 
 def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynamic_shapes=None) -> Program:
@@ -72,15 +89,18 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
         args, kwargs: example inputs.
         dynamic_shapes: passed to ``torch.export.export``.
     """
-    if isinstance(model, ExportedProgram):
-        ep = model
-    else:
-        if not isinstance(model, torch.nn.Module):
-            model = _FunctionModule(model)
-        ep = torch.export.export(
-            model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
-        )
-    ep = ep.run_decompositions()
+    with warnings.catch_warnings():
+        # torch 2.13 deep-copies its own deprecated LeafSpec while exporting.
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        if isinstance(model, ExportedProgram):
+            ep = model
+        else:
+            if not isinstance(model, torch.nn.Module):
+                model = _FunctionModule(model)
+            ep = torch.export.export(
+                model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
+            )
+        ep = ep.run_decompositions()
     return _program_of(ep)
 
 
@@ -142,8 +162,46 @@ def _lift_tokens_to_user(ep: ExportedProgram) -> List[str]:
     return tokens
 
 
+def capture_graph(gm: torch.fx.GraphModule) -> Program:
+    """A Program for an ATen-level FX graph that already carries metadata.
+
+    This is the route of graphs handed to fxc by ``torch.compile`` (through
+    aot_autograd): flat tensor inputs and a flat tuple of outputs, effect
+    tokens (if any) as plain inputs and outputs.
+    """
+    tag_tokens(gm.graph)
+    inputs, outputs = [], []
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            val = node.meta.get("val")
+            if node.meta.get(TOKEN_META):
+                inputs.append(TOKEN)
+            elif isinstance(val, torch.Tensor):
+                inputs.append(TensorSpec.of(node.name, val))
+            else:
+                raise CompileError(f"graph input {node.name} is a {type(val).__name__}; fxc compiles tensor inputs")
+        elif node.op == "output":
+            leaves, out_spec = pytree.tree_flatten(node.args[0])
+            for arg in leaves:
+                if isinstance(arg, torch.fx.Node) and arg.meta.get(TOKEN_META):
+                    outputs.append(TOKEN)
+                elif isinstance(arg, torch.fx.Node):
+                    outputs.append(TensorSpec.of(arg.name, arg.meta["val"]))
+                else:
+                    outputs.append(arg)
+    _, in_spec = pytree.tree_flatten((tuple(range(len(inputs))), {}))
+    return Program(None, inputs, outputs, in_spec, out_spec, graph=gm)
+
+
 def import_program(program: Program, context: ir.Context) -> ir.Module:
     """Imports ``program`` into a new module (the ``torch`` stage)."""
+    if program.graph is not None:
+        importer = FxcImporter(context=context)
+        try:
+            importer.import_stateless_graph(program.graph.graph, func_name=program.entry)
+        except NotImplementedError as e:
+            raise CompileError(f"fxc cannot import this graph: {e}") from None
+        return importer.module
     ep = program.exported
     saved = ep._graph_signature
     _lift_tokens_to_user(ep)

@@ -46,6 +46,11 @@ def tag_tokens(graph: torch.fx.Graph, token_placeholders=()) -> None:
     for node in graph.nodes:
         if node.op == "placeholder" and node.name in names:
             node.meta[TOKEN_META] = True
+        elif node.op == "call_function" and _is_with_effects(node):
+            # A graph from aot_autograd passes tokens as plain inputs.
+            token = node.args[0]
+            if isinstance(token, torch.fx.Node) and token.op == "placeholder":
+                token.meta[TOKEN_META] = True
         elif node.op == "call_function" and node.target is _MAKE_TOKEN:
             node.meta[TOKEN_META] = True
         elif (

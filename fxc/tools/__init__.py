@@ -1,0 +1,1 @@
+"""Command-line tools: ``fxc`` and ``fxc-opt``."""
