@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
+import torch.utils._pytree as pytree
 
 from fxc import _mlir_compat
 from fxc.backends import get_backend
@@ -79,6 +80,16 @@ class CompiledModule:
         self.target = target
         self._run = runner
         self._tensor_positions = [i for i, s in enumerate(program.inputs) if isinstance(s, TensorSpec)]
+        # Fast paths for the common calling conventions (no pytree work per call).
+        n_in, n_out = len(program.inputs), len(program.outputs)
+        self._plain_inputs = len(self._tensor_positions) == n_in and program.in_spec == _spec_of((tuple(range(n_in)), {}))
+        self._plain_outputs = all(isinstance(s, TensorSpec) for s in program.outputs)
+        if program.out_spec == _spec_of(0):
+            self._pack = lambda outs: outs[0]
+        elif program.out_spec == _spec_of(tuple(range(n_out))):
+            self._pack = tuple
+        else:
+            self._pack = lambda outs: unflatten_outputs(program, outs)
 
     @property
     def mlir(self) -> str:
@@ -104,7 +115,14 @@ class CompiledModule:
             TypeError / ValueError: an input has the wrong count, structure,
                 dtype, shape or device; the message names the input.
         """
-        return unflatten_outputs(self.program, self.call_flat(flatten_inputs(self.program, args, kwargs)))
+        if self._plain_inputs and not kwargs and self._run is not None:
+            if len(args) != len(self._tensor_positions):
+                raise TypeError(f"expected {len(self._tensor_positions)} inputs, got {len(args)}")
+            outs = self._run(*args)
+            if self._plain_outputs:
+                return self._pack(outs)
+            return self._pack(self._with_constants(outs))
+        return self._pack(self.call_flat(flatten_inputs(self.program, args, kwargs)))
 
     def call_flat(self, flat: Sequence) -> list:
         """Runs the compiled program on flat inputs; returns flat outputs."""
@@ -115,11 +133,20 @@ class CompiledModule:
         for i, (value, spec) in enumerate(zip(flat, self.program.inputs)):
             if not isinstance(spec, TensorSpec) and spec is not TOKEN and value != spec:
                 raise ValueError(f"input {i}: the program was compiled for the constant {spec!r}, got {value!r}")
-        outs = iter(self._run(*[flat[i] for i in self._tensor_positions]))
+        return self._with_constants(self._run(*[flat[i] for i in self._tensor_positions]))
+
+    def _with_constants(self, tensors: list) -> list:
+        if self._plain_outputs:
+            return tensors
+        outs = iter(tensors)
         return [
             next(outs) if isinstance(s, TensorSpec) else torch.empty(0) if s is TOKEN else s
             for s in self.program.outputs
         ]
+
+
+def _spec_of(tree):
+    return pytree.tree_flatten(tree)[1]
 
 
 def compile(

@@ -105,9 +105,19 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
 
 
 class _FunctionModule(torch.nn.Module):
+    """Wraps a plain function for torch.export.
+
+    export records stack frames named ``forward`` only, unless a function is
+    registered as an anchor; registering the user's function makes op
+    locations point at the user's lines rather than at this wrapper.
+    """
+
     def __init__(self, fn):
         super().__init__()
         self.fn = fn
+        anchor = getattr(torch.fx.proxy, "_register_stack_trace_anchor", None)
+        if anchor is not None and hasattr(fn, "__code__"):
+            anchor(fn)
 
     def forward(self, *args, **kwargs):
         return self.fn(*args, **kwargs)

@@ -11,6 +11,7 @@ from fxc._mlir_compat import walk
 from fxc.lowering.pass_base import ModulePass
 
 _LEFTOVER_DIALECTS = ("torch.", "torch_c.", "fxc.")
+_OPERAND_ONLY = ("torch.constant.", "torch.prim.ListConstruct", "torch_c.")
 
 
 class CheckLowered(ModulePass):
@@ -21,12 +22,14 @@ class CheckLowered(ModulePass):
         left = []
 
         def visit(op):
-            if op.name.startswith(_LEFTOVER_DIALECTS) and not left:
+            if op.name.startswith(_LEFTOVER_DIALECTS):
                 left.append(op)
 
         walk(module_op, visit)
         if left:
-            op = left[0]
+            # Name the op that needed a conversion, not a constant feeding it.
+            real = [o for o in left if not o.name.startswith(_OPERAND_ONLY)]
+            op = (real or left)[0]
             what = op.name
             if what == "torch.operator":
                 what = f"torch.operator {op.attributes['name']}"

@@ -59,7 +59,7 @@ class JitFunction:
                 raise TypeError(f"input '{name}': expected dtype {dtype}, got {t.dtype}")
             if t.shape != shape:
                 raise ValueError(f"input '{name}': expected shape {tuple(shape)}, got {tuple(t.shape)}")
-            if t.device.type != "cpu":
+            if not t.is_cpu:
                 raise ValueError(f"input '{name}': expected a cpu tensor, got device {t.device}")
             if not t.is_contiguous():
                 t = t.contiguous()
