@@ -17,8 +17,10 @@ Usage::
 
     .venv/bin/python benchmarks/bench_int8.py [--reps 30] [--threads 2] [--only gemm,mlp]
 
-Prints median times (microseconds) and the ratios fxc/eager and fxc/Inductor.
-This is a benchmark script, not a test.
+Prints median times (microseconds) and the ratios fxc/eager and fxc/Inductor,
+then the same for the fastest call of each (less sensitive to other load on
+the machine; the load average is printed too).  This is a benchmark script,
+not a test.
 """
 
 from __future__ import annotations
@@ -94,17 +96,22 @@ def workloads():
     }
 
 
-def median_us(fn, reps: int, warmup: int = 3, min_time: float = 0.0) -> float:
-    """Median wall time of ``fn()`` in microseconds, after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < reps or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+def measure_us(fns: dict, reps: int, warmup: int = 3) -> dict:
+    """``{name: (median, min)}`` wall time (microseconds) of each ``fns[name]()``.
+
+    The calls are interleaved (one of each per round) so that load from
+    other processes slows every contender alike.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(ts) * 1e6, min(ts) * 1e6) for name, ts in times.items()}
 
 
 def _check(name, what, got, ref):
@@ -134,21 +141,23 @@ def main(argv=None):
         _check(name, "fxc", compiled(*inputs), ref)
         _check(name, "Inductor", inductor(*inputs), ref)
         with torch.no_grad():
-            times = {
-                "eager": median_us(eager, args.reps),
-                "inductor": median_us(lambda: inductor(*inputs), args.reps),
-                "fxc": median_us(lambda: compiled(*inputs), args.reps),
-            }
+            times = measure_us(
+                {"eager": eager, "inductor": lambda: inductor(*inputs), "fxc": lambda: compiled(*inputs)},
+                args.reps,
+            )
         rows.append((name, times, t_fxc_compile))
 
     print(f"\nthreads={args.threads} reps={args.reps} torch={torch.__version__} "
-          f"cpu_capability={torch.backends.cpu.get_cpu_capability()}")
-    head = f"{'workload':28} {'eager us':>11} {'inductor us':>12} {'fxc us':>11} {'fxc/eager':>10} {'fxc/ind':>8} {'fxc compile s':>14}"
-    print(head)
-    print("-" * len(head))
-    for name, t, tc in rows:
-        print(f"{name:28} {t['eager']:11.1f} {t['inductor']:12.1f} {t['fxc']:11.1f} "
-              f"{t['fxc'] / t['eager']:10.3f} {t['fxc'] / t['inductor']:8.3f} {tc:14.2f}")
+          f"cpu_capability={torch.backends.cpu.get_cpu_capability()} loadavg={os.getloadavg()[0]:.2f}")
+    for stat, idx in (("median", 0), ("min", 1)):
+        head = (f"{'workload':28} {stat + ' eager us':>16} {'inductor us':>12} {'fxc us':>11} "
+                f"{'fxc/eager':>10} {'fxc/ind':>8} {'fxc compile s':>14}")
+        print(head)
+        print("-" * len(head))
+        for name, t, tc in rows:
+            e, i, f = (t[k][idx] for k in ("eager", "inductor", "fxc"))
+            print(f"{name:28} {e:16.1f} {i:12.1f} {f:11.1f} {f / e:10.3f} {f / i:8.3f} {tc:14.2f}")
+        print()
 
 
 if __name__ == "__main__":

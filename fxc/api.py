@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
 import torch.utils._pytree as pytree
 
-from fxc import _mlir_compat
+from fxc import _mlir_compat, config
 from fxc.backends import get_backend
 from fxc.errors import CompileError
 from fxc.frontend.capture import (
@@ -18,6 +19,9 @@ from fxc.frontend.capture import (
     TensorSpec,
     capture,
     capture_graph,
+    has_bare_effects,
+    has_symbolic_shapes,
+    traced_size_inputs,
     flatten_inputs,
     import_program,
     unflatten_outputs,
@@ -82,8 +86,12 @@ class CompiledModule:
         self._tensor_positions = [i for i, s in enumerate(program.inputs) if isinstance(s, TensorSpec)]
         # Fast paths for the common calling conventions (no pytree work per call).
         n_in, n_out = len(program.inputs), len(program.outputs)
-        self._plain_inputs = len(self._tensor_positions) == n_in and program.in_spec == _spec_of((tuple(range(n_in)), {}))
-        self._plain_outputs = all(isinstance(s, TensorSpec) for s in program.outputs)
+        self._plain_inputs = (
+            len(self._tensor_positions) == n_in
+            and program.in_spec == _spec_of((tuple(range(n_in)), {}))
+            and not program.has_state
+        )
+        self._plain_outputs = all(isinstance(s, TensorSpec) for s in program.outputs) and not program.has_state
         if program.out_spec == _spec_of(0):
             self._pack = lambda outs: outs[0]
         elif program.out_spec == _spec_of(tuple(range(n_out))):
@@ -125,7 +133,11 @@ class CompiledModule:
         return self._pack(self.call_flat(flatten_inputs(self.program, args, kwargs)))
 
     def call_flat(self, flat: Sequence) -> list:
-        """Runs the compiled program on flat inputs; returns flat outputs."""
+        """Runs the compiled program on flat inputs; returns flat outputs.
+
+        Inputs and module buffers the program mutates are updated in place
+        after the call, as eager PyTorch leaves them (not if it raised).
+        """
         if self._run is None:
             raise RuntimeError(f"compilation stopped after stage '{list(self._ir)[-1]}'; nothing to run")
         if len(flat) != len(self.program.inputs):
@@ -133,7 +145,21 @@ class CompiledModule:
         for i, (value, spec) in enumerate(zip(flat, self.program.inputs)):
             if not isinstance(spec, TensorSpec) and spec is not TOKEN and value != spec:
                 raise ValueError(f"input {i}: the program was compiled for the constant {spec!r}, got {value!r}")
-        return self._with_constants(self._run(*[flat[i] for i in self._tensor_positions]))
+        if not self.program.has_state:
+            return self._with_constants(self._run(*[flat[i] for i in self._tensor_positions]))
+        args = [flat[a] if isinstance(a, int) else a.tensor for a in self.program.call_args]
+        results = self._run(*args)
+        outs = [torch.empty(0) if s is TOKEN else s for s in self.program.outputs]
+        with torch.no_grad():
+            for places, value in zip(self.program.call_results, results):
+                for where in places:
+                    if isinstance(where, int):
+                        outs[where] = value
+                    elif isinstance(where.target, int):
+                        flat[where.target].copy_(value)  # a user input the program mutates
+                    else:
+                        where.target.tensor.copy_(value)  # a module buffer the program mutates
+        return outs
 
     def _with_constants(self, tensors: list) -> list:
         if self._plain_outputs:
@@ -162,7 +188,9 @@ def compile(
 
     Args:
         model: an ``nn.Module`` (including a ``GraphModule``), a function, or
-            an ``ExportedProgram``.
+            an ``ExportedProgram``.  A ``GraphModule`` with symbolic shapes
+            (``make_fx(..., tracing_mode="symbolic")``) is specialized to the
+            shapes of ``example_args`` (default: the sizes it was traced at).
         example_args: positional example inputs (their shapes and dtypes are
             the ones the compiled program accepts).
         example_kwargs: keyword example inputs.
@@ -177,15 +205,28 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
-    if isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
+    if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
+        # fxc compiles static shapes: re-export at the example inputs' shapes.
+        program = capture(model, example_args or traced_size_inputs(model), example_kwargs)
+    elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
         program = capture_graph(model)
     else:
         program = capture(model, example_args, example_kwargs)
     return compile_program(program, target=target, stop_after=stop_after, options=options)
 
 
+def _next_dump_dir(root) -> Path:
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    n = sum(1 for _ in root.iterdir())
+    return root / f"{n:04d}-{os.getpid()}"
+
+
 def _has_metadata(gm: torch.fx.GraphModule) -> bool:
-    return all("val" in n.meta for n in gm.graph.nodes if n.op == "placeholder")
+    """Whether ``gm`` can be compiled as it is: it has metadata and its
+    effects are already functionalized (a ``make_fx`` graph calls
+    ``aten._print`` bare; torch.export gives it tokens)."""
+    return all("val" in n.meta for n in gm.graph.nodes if n.op == "placeholder") and not has_bare_effects(gm)
 
 
 def compile_program(program: Program, *, target: str = "cpu", stop_after: Optional[str] = None, options: Any = None) -> CompiledModule:
@@ -204,6 +245,8 @@ def compile_program(program: Program, *, target: str = "cpu", stop_after: Option
             break
         run_stage(module, stage)
         ir_by_stage[stage.name] = _mlir_compat.module_asm(module)
+    if config.dump_dir():
+        CompiledModule(program, ir_by_stage, target, None).save(_next_dump_dir(config.dump_dir()))
     runner = None
     if stop_after is None or stop_after == names[-1]:
         runner = backend.load(module, program, options)

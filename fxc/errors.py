@@ -46,6 +46,22 @@ class CompileError(Exception):
         return "\n".join([head, *self.notes])
 
 
+_ILLEGAL_OP = re.compile(
+    r"failed to legalize operation '(?P<op>[^']+)'(?: that was explicitly marked illegal)?(?::.*?name = \"(?P<name>[^\"]+)\")?"
+)
+
+
+def _plain(message: str) -> str:
+    """Rewords torch-mlir's legalization failures in terms of the PyTorch op."""
+    m = _ILLEGAL_OP.match(message)
+    if not m:
+        return message
+    op = m.group("name") or m.group("op")
+    if op.startswith("torch."):
+        op = op[len("torch."):]
+    return f"fxc cannot compile '{op}': there is no lowering for this op (failed to legalize '{m.group('op')}')"
+
+
 def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
     """Turns an ``MLIRError`` into a CompileError at its first diagnostic."""
     diags = list(getattr(err, "error_diagnostics", []) or [])
@@ -62,4 +78,4 @@ def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
         if msg.startswith("see current operation"):
             continue
         extra.append(f"{loc}: note: {msg}" if loc else f"note: {msg}")
-    return CompileError(first.message, location_of(first.location), [*extra, *notes])
+    return CompileError(_plain(first.message), location_of(first.location), [*extra, *notes])

@@ -17,7 +17,7 @@ from typing import Sequence, Tuple
 
 from torch_mlir import ir
 
-from fxc import _mlir_compat
+from fxc import _mlir_compat, config
 from fxc.errors import CompileError, from_mlir_error
 from fxc.lowering import python_passes
 
@@ -87,29 +87,43 @@ COMMON_STAGES: Tuple[Stage, ...] = (
 def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) -> None:
     """Runs ``stage``'s passes on ``module`` in place.
 
-    On failure, writes the module as it was before the stage (with debug
-    info) to a file and raises a CompileError at the user's source line that
-    says how to reproduce it with fxc-opt.
+    On failure, finds the failing pass, writes the module as it was before
+    that pass (with debug info) to a file, and raises a CompileError at the
+    user's source line whose notes give the ``fxc-opt`` command that
+    reproduces the failure.
     """
     if not stage.passes:
         return
     before = _mlir_compat.module_asm(module, debug_info=True)
-    pm = _mlir_compat.build_pass_manager(module.context, stage.passes, python_passes())
     try:
-        _mlir_compat.run_pass_manager(pm, module)
-    except CompileError as e:
-        raise _with_repro(e, stage, before, repro_dir) from None
-    except ir.MLIRError as e:
-        raise _with_repro(from_mlir_error(e), stage, before, repro_dir) from None
+        _run(module.context, module, stage.passes)
+    except (CompileError, ir.MLIRError) as e:
+        err = e if isinstance(e, CompileError) else from_mlir_error(e)
+        raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
 
 
-def _with_repro(err: CompileError, stage: Stage, before: str, repro_dir) -> CompileError:
-    directory = repro_dir or tempfile.gettempdir()
+def _run(context, module, passes) -> None:
+    pm = _mlir_compat.build_pass_manager(context, passes, python_passes())
+    _mlir_compat.run_pass_manager(pm, module)
+
+
+def _with_repro(err: CompileError, stage: Stage, before: str, context, directory: str) -> CompileError:
+    """Adds how to reproduce ``err``: the IR before the failing pass, and the
+    command that runs that pass on it."""
+    failing, text = stage.pipeline, before
+    module = _mlir_compat.parse_module(before, context)
+    for element in stage.passes:  # bisect to the first failing pass
+        snapshot = _mlir_compat.module_asm(module, debug_info=True)
+        try:
+            _run(context, module, [element])
+        except (CompileError, ir.MLIRError):
+            failing, text = f"builtin.module({element})", snapshot
+            break
     fd, path = tempfile.mkstemp(prefix=f"fxc-repro-{stage.name}-", suffix=".mlir", dir=directory)
     with os.fdopen(fd, "w") as f:
-        f.write(before)
+        f.write(text)
     err.notes.append(f"note: stage '{stage.name}' failed; reproduce with:")
-    err.notes.append(f"  fxc-opt --pass-pipeline='{stage.pipeline}' {path}")
+    err.notes.append(f"  fxc-opt --pass-pipeline='{failing}' {path}")
     return err
 
 

@@ -9,7 +9,7 @@ import lit.formats
 
 config.name = "fxc"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mlir", ".py"]
+config.suffixes = [".mlir", ".py", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.test_source_root, "Output")
 config.excludes = ["lit.cfg.py", "python", "Output", "conftest.py"]

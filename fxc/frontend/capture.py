@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 import torch.utils._pytree as pytree
@@ -27,7 +27,7 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
-from fxc.frontend.importer import TOKEN_META, FxcImporter, tag_tokens
+from fxc.frontend.importer import OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +56,32 @@ class _Token:
 TOKEN = _Token()
 
 
+@dataclasses.dataclass(eq=False)
+class StateInput:
+    """A module buffer (or parameter) the program mutates.
+
+    The compiled function takes it as an argument at every call (its value
+    then, by reference) and returns its new value, which a :class:`WriteBack`
+    copies into it.
+    """
+
+    name: str
+    tensor: torch.Tensor
+
+
+@dataclasses.dataclass(eq=False)
+class WriteBack:
+    """A result of the compiled function that is state, not a user output.
+
+    After each call it is copied into ``target``: an ``int`` is the position
+    of a flat user input the program mutates, a :class:`StateInput` a
+    mutated buffer.
+    """
+
+    name: str
+    target: Any
+
+
 @dataclasses.dataclass
 class Program:
     """A captured program and its calling convention.
@@ -69,6 +95,19 @@ class Program:
             constant.
         in_spec / out_spec: pytree specs of (args, kwargs) and of the result.
         entry: the name of the public function in the module.
+        call_args: the compiled function's tensor arguments, in order: an
+            ``int`` is a flat user-input position, a StateInput a mutated
+            buffer.  Default: the tensor positions of ``inputs``.
+        call_results: the compiled function's tensor results, in order,
+            each the list of places it goes to: an ``int`` is a flat
+            user-output position, a WriteBack a mutation.  A value the
+            program returns more than once (an output that is also a
+            mutation, an output and its ``detach``) is a result once.
+            Default: one result per tensor position of ``outputs``.
+        objects: script objects (torchbind) the program passes to effectful
+            ops, by the name the IR refers to them with.
+        import_signature: the graph signature torch-mlir imports (tokens,
+            mutated state and mutations as plain inputs/outputs).
     """
 
     exported: ExportedProgram
@@ -78,6 +117,42 @@ class Program:
     out_spec: Any
     entry: str = "main"
     graph: Optional[torch.fx.GraphModule] = None
+    call_args: Optional[List[Any]] = None
+    call_results: Optional[List[Any]] = None
+    objects: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    import_signature: Optional[ExportGraphSignature] = None
+
+    def __post_init__(self):
+        if self.call_args is None:
+            self.call_args = [i for i, s in enumerate(self.inputs) if isinstance(s, TensorSpec)]
+        if self.call_results is None:
+            self.call_results = [[i] for i, s in enumerate(self.outputs) if isinstance(s, TensorSpec)]
+
+    @property
+    def has_state(self) -> bool:
+        """Whether calls read module state, write anything back, or fan a
+        result out to several places (anything but one result per output)."""
+        return not (
+            all(isinstance(a, int) for a in self.call_args)
+            and all(len(r) == 1 and isinstance(r[0], int) for r in self.call_results)
+        )
+
+    def call_arg_specs(self) -> List[TensorSpec]:
+        """The TensorSpec of each argument of the compiled function."""
+        return [self.inputs[a] if isinstance(a, int) else TensorSpec.of(a.name, a.tensor) for a in self.call_args]
+
+    def call_result_specs(self) -> List[TensorSpec]:
+        """The TensorSpec of each result of the compiled function."""
+        specs = []
+        for r, *_ in self.call_results:
+            if isinstance(r, int):
+                specs.append(self.outputs[r])
+            else:
+                t = r.target
+                specs.append(TensorSpec(r.name, *(
+                    (t.tensor.shape, t.tensor.dtype) if isinstance(t, StateInput)
+                    else (self.inputs[t].shape, self.inputs[t].dtype))))
+        return specs
 
 
 def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynamic_shapes=None) -> Program:
@@ -97,11 +172,26 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
         else:
             if not isinstance(model, torch.nn.Module):
                 model = _FunctionModule(model)
-            ep = torch.export.export(
-                model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
-            )
-        ep = ep.run_decompositions()
+            with _lifted_tokens():
+                ep = torch.export.export(
+                    model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
+                )
+        with _lifted_tokens():
+            ep = ep.run_decompositions()
     return _program_of(ep)
+
+
+def _lifted_tokens():
+    """Export with effect tokens lifted to TOKEN inputs/outputs.
+
+    With ``torch._functorch.config.unlift_effect_tokens`` set, torch 2.13's
+    ``run_decompositions`` fails its own check (``_make_token`` has no
+    ``nn_module_stack``); the lifted form is what export's signature
+    describes, and fxc compiles both forms to the same code.
+    """
+    import torch._functorch.config as functorch_config
+
+    return functorch_config.patch(unlift_effect_tokens=False)
 
 
 class _FunctionModule(torch.nn.Module):
@@ -123,53 +213,89 @@ class _FunctionModule(torch.nn.Module):
         return self.fn(*args, **kwargs)
 
 
+_STATE_MUTATIONS = (OutputKind.BUFFER_MUTATION, OutputKind.PARAMETER_MUTATION)
+_MUTATIONS = _STATE_MUTATIONS + (OutputKind.USER_INPUT_MUTATION,)
+
+
 def _program_of(ep: ExportedProgram) -> Program:
-    nodes = {n.name: n for n in ep.graph.nodes}
-    inputs: List[Any] = []
-    for spec in ep.graph_signature.input_specs:
-        if spec.kind != InputKind.USER_INPUT:
-            continue
-        if isinstance(spec.arg, ConstantArgument):
-            inputs.append(spec.arg.value)
-        else:
-            inputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
-    outputs: List[Any] = []
-    for spec in ep.graph_signature.output_specs:
-        if spec.kind == OutputKind.USER_OUTPUT:
-            if isinstance(spec.arg, ConstantArgument):
-                outputs.append(spec.arg.value)
-            else:
-                outputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
-    for spec in ep.graph_signature.output_specs:
-        if spec.kind in (OutputKind.BUFFER_MUTATION, OutputKind.USER_INPUT_MUTATION):
-            raise CompileError(
-                f"fxc does not compile programs that mutate {spec.kind.name.lower().replace('_', ' ')}s yet ({spec.target})"
-            )
-    return Program(ep, inputs, outputs, ep.call_spec.in_spec, ep.call_spec.out_spec)
+    """The calling convention of a decomposed ExportedProgram.
 
-
-def _lift_tokens_to_user(ep: ExportedProgram) -> List[str]:
-    """Turns TOKEN inputs/outputs into user ones so torch-mlir imports them.
-
-    Their nodes are tagged so they get the ``!fxc.token`` type.  Returns the
-    token placeholder names.
+    The module fxc imports takes and returns plain values only: effect
+    tokens, the buffers the program mutates and the new values of mutated
+    buffers and user inputs become ordinary arguments and results (see
+    ``import_signature``).  Tokens vanish in lowering; the others are the
+    ``call_args`` / ``call_results`` the runtime reads and writes back.
     """
     sig = ep.graph_signature
-    tokens = [s.arg.name for s in sig.input_specs if s.kind == InputKind.TOKEN]
-    if not tokens and not any(s.kind == OutputKind.TOKEN for s in sig.output_specs):
-        tag_tokens(ep.graph)
-        return []
-    ins = [
-        InputSpec(InputKind.USER_INPUT, TensorArgument(s.arg.name), None) if s.kind == InputKind.TOKEN else s
-        for s in sig.input_specs
-    ]
-    outs = [
-        OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(s.arg.name), None) if s.kind == OutputKind.TOKEN else s
-        for s in sig.output_specs
-    ]
-    ep._graph_signature = ExportGraphSignature(input_specs=ins, output_specs=outs)
-    tag_tokens(ep.graph, tokens)
-    return tokens
+    nodes = {n.name: n for n in ep.graph.nodes}
+    state_targets = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
+    user_positions = {}
+    inputs: List[Any] = []
+    call_args: List[Any] = []
+    states = {}
+    objects = {}
+    import_ins: List[InputSpec] = []
+    for spec in sig.input_specs:
+        if spec.kind == InputKind.USER_INPUT:
+            import_ins.append(spec)
+            if isinstance(spec.arg, ConstantArgument):
+                inputs.append(spec.arg.value)
+                continue
+            user_positions[spec.arg.name] = len(inputs)
+            call_args.append(len(inputs))
+            inputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
+        elif spec.kind == InputKind.TOKEN:
+            import_ins.append(InputSpec(InputKind.USER_INPUT, TensorArgument(spec.arg.name), None))
+        elif spec.kind in (InputKind.BUFFER, InputKind.PARAMETER) and spec.target in state_targets:
+            state = StateInput(spec.target, _state_tensor(ep, spec))
+            states[spec.target] = state
+            call_args.append(state)
+            import_ins.append(InputSpec(InputKind.USER_INPUT, TensorArgument(spec.arg.name), None))
+        elif spec.kind == InputKind.CUSTOM_OBJ:
+            # Not a function argument: each use imports a reference by name.
+            objects[spec.target] = ep.constants[spec.target]
+            nodes[spec.arg.name].meta[OBJECT_META] = spec.target
+        else:
+            import_ins.append(spec)
+    outputs: List[Any] = []
+    call_results: List[Any] = []
+    import_outs: List[OutputSpec] = []
+    result_of = {}  # FX node name -> index in call_results
+
+    def sink(name, where):
+        if name not in result_of:
+            result_of[name] = len(call_results)
+            call_results.append([])
+            import_outs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(name), None))
+        call_results[result_of[name]].append(where)
+
+    for spec in sig.output_specs:
+        if spec.kind == OutputKind.USER_OUTPUT and isinstance(spec.arg, ConstantArgument):
+            outputs.append(spec.arg.value)  # not a result of the function
+        elif spec.kind == OutputKind.USER_OUTPUT:
+            sink(spec.arg.name, len(outputs))
+            outputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
+        elif spec.kind == OutputKind.TOKEN:
+            import_outs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(spec.arg.name), None))
+        elif spec.kind == OutputKind.USER_INPUT_MUTATION:
+            sink(spec.arg.name, WriteBack(spec.target, user_positions[spec.target]))
+        elif spec.kind in _STATE_MUTATIONS:
+            sink(spec.arg.name, WriteBack(spec.target, states[spec.target]))
+        else:
+            raise CompileError(f"fxc does not compile programs with {spec.kind.name} outputs ({spec.arg})")
+    tag_tokens(ep.graph, [s.arg.name for s in sig.input_specs if s.kind == InputKind.TOKEN])
+    return Program(
+        ep, inputs, outputs, ep.call_spec.in_spec, ep.call_spec.out_spec,
+        call_args=call_args, call_results=call_results, objects=objects,
+        import_signature=ExportGraphSignature(input_specs=import_ins, output_specs=import_outs),
+    )
+
+
+def _state_tensor(ep: ExportedProgram, spec: InputSpec) -> torch.Tensor:
+    """The live tensor behind a buffer/parameter input (the module's own)."""
+    if spec.kind == InputKind.BUFFER and not spec.persistent:
+        return ep.constants[spec.target]
+    return ep.state_dict[spec.target]
 
 
 def capture_graph(gm: torch.fx.GraphModule) -> Program:
@@ -181,8 +307,13 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
     """
     tag_tokens(gm.graph)
     inputs, outputs = [], []
+    objects = {}
     for node in gm.graph.nodes:
-        if node.op == "placeholder":
+        if node.op == "get_attr" and isinstance(getattr(gm, node.target, None), torch.ScriptObject):
+            # A torchbind object (aot_export_module's ``_torchbind_obj0``).
+            objects[node.target] = getattr(gm, node.target)
+            node.meta[OBJECT_META] = node.target
+        elif node.op == "placeholder":
             val = node.meta.get("val")
             if node.meta.get(TOKEN_META):
                 inputs.append(TOKEN)
@@ -192,15 +323,88 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                 raise CompileError(f"graph input {node.name} is a {type(val).__name__}; fxc compiles tensor inputs")
         elif node.op == "output":
             leaves, out_spec = pytree.tree_flatten(node.args[0])
-            for arg in leaves:
+            results, call_results, result_of = [], [], {}
+            for pos, arg in enumerate(leaves):
                 if isinstance(arg, torch.fx.Node) and arg.meta.get(TOKEN_META):
                     outputs.append(TOKEN)
+                    results.append(arg)
                 elif isinstance(arg, torch.fx.Node):
                     outputs.append(TensorSpec.of(arg.name, arg.meta["val"]))
+                    src = _alias_source(arg)
+                    if src not in result_of:
+                        result_of[src] = len(call_results)
+                        results.append(src)
+                        call_results.append([])
+                    call_results[result_of[src]].append(pos)
                 else:
                     outputs.append(arg)
+            if results != leaves:
+                gm = _with_outputs(gm, results)
     _, in_spec = pytree.tree_flatten((tuple(range(len(inputs))), {}))
-    return Program(None, inputs, outputs, in_spec, out_spec, graph=gm)
+    return Program(None, inputs, outputs, in_spec, out_spec, graph=gm, objects=objects, call_results=call_results)
+
+
+def has_bare_effects(gm: torch.fx.GraphModule) -> bool:
+    """Whether ``gm`` calls an effectful op outside ``with_effects``."""
+    from torch._higher_order_ops.effects import _get_effect
+
+    return any(
+        n.op == "call_function" and isinstance(n.target, torch._ops.OpOverload) and _get_effect(n.target) is not None
+        for n in gm.graph.nodes
+    )
+
+
+_ALIASES = (torch.ops.aten.detach.default, torch.ops.aten.alias.default)
+
+
+def _alias_source(node: torch.fx.Node) -> torch.fx.Node:
+    """The value a chain of ``detach``/``alias`` nodes stands for."""
+    while node.op == "call_function" and node.target in _ALIASES:
+        node = node.args[0]
+    return node
+
+
+def _with_outputs(gm: torch.fx.GraphModule, results: list) -> torch.fx.GraphModule:
+    """A copy of ``gm`` that returns ``results``: each value once and tensors
+    only (the caller's graph is left as it is; it may still run eagerly).
+
+    Besides saving copies, this keeps the CPU pipeline away from functions
+    that return one value twice (buffer-results-to-out-params with
+    hoist-static-allocs crashes on them).
+    """
+    graph = torch.fx.Graph()
+    env = {}
+    graph.graph_copy(gm.graph, env)  # all but the output node
+    graph.output(tuple(env[r] for r in results))
+    return torch.fx.GraphModule(gm, graph)
+
+
+def has_symbolic_shapes(gm: torch.fx.GraphModule) -> bool:
+    """Whether a graph's inputs have symbolic sizes (``make_fx`` with
+    ``tracing_mode="symbolic"``)."""
+    vals = [n.meta.get("val") for n in gm.graph.nodes if n.op == "placeholder"]
+    return any(
+        isinstance(v, torch.SymInt) or (isinstance(v, torch.Tensor) and any(isinstance(d, torch.SymInt) for d in v.shape))
+        for v in vals
+    )
+
+
+def traced_size_inputs(gm: torch.fx.GraphModule) -> tuple:
+    """Zero-filled inputs of the sizes a symbolic graph was traced at (the
+    hints of its size symbols), to specialize it when no example is given."""
+    hint = lambda d: d.node.hint if isinstance(d, torch.SymInt) else d
+    inputs = []
+    for node in gm.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        val = node.meta.get("val")
+        if isinstance(val, torch.Tensor):
+            inputs.append(torch.zeros([hint(d) for d in val.shape], dtype=val.dtype))
+        elif isinstance(val, torch.SymInt) and hint(val) is not None:
+            inputs.append(hint(val))
+        else:
+            raise CompileError(f"graph input {node.name} ({val!r}) has no traced size; pass example inputs")
+    return tuple(inputs)
 
 
 def import_program(program: Program, context: ir.Context) -> ir.Module:
@@ -214,7 +418,7 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
         return importer.module
     ep = program.exported
     saved = ep._graph_signature
-    _lift_tokens_to_user(ep)
+    ep._graph_signature = program.import_signature
     try:
         importer = FxcImporter(context=context)
         try:

@@ -4,16 +4,21 @@ torch-mlir dispatches higher-order ops to ``_import_hop_<name>`` methods of
 its ``GraphNodeImporter``; fxc adds handlers in a subclass passed as
 ``graph_node_importer_cls`` and never copies the importer.  Effect tokens get
 the ``!fxc.token`` type through a ``ContextCache`` subclass that recognises
-nodes tagged by :func:`tag_tokens`.
+nodes tagged by :func:`tag_tokens`.  Functionalized mutating ops
+(``auto_functionalized``, v1 and v2) become calls into the host runtime
+(``functionalized.py``), and a torchbind object (a node tagged with
+``OBJECT_META``) a named reference the host runtime resolves.
 """
 
 from __future__ import annotations
 
 import operator
+import re
 from typing import Any, List
 
 import torch
 from torch_mlir import ir
+from torch_mlir.dialects import func as func_dialect
 from torch_mlir.extras.fx_importer import (
     ContextCache,
     FxImporter,
@@ -21,10 +26,15 @@ from torch_mlir.extras.fx_importer import (
 )
 
 from fxc.dialects import fxc as fxc_d
+from fxc.dialects import host_calls
+from fxc.frontend import functionalized
 from fxc.errors import CompileError, location_of
 
 #: node.meta key marking FX nodes whose value is an effect token.
 TOKEN_META = "fxc_token"
+#: node.meta key naming the script object (torchbind) an FX node stands for:
+#: the key of ``Program.objects`` the host runtime looks it up by.
+OBJECT_META = functionalized.OBJECT_META
 
 _MAKE_TOKEN = torch.ops.prims._make_token.default
 _SINK_TOKENS = torch.ops.prims._sink_tokens.default
@@ -67,8 +77,29 @@ def _is_with_effects(node: torch.fx.Node) -> bool:
     return isinstance(node.target, torch._ops.HigherOrderOperator) and node.target.name() == "with_effects"
 
 
+_FRAME = re.compile(r"""File "([^"]+)", line ([0-9]+),""")
+
+
 class FxcContextCache(ContextCache):
-    """Types token-carrying nodes as ``!fxc.token``."""
+    """Types token-carrying nodes as ``!fxc.token``; locates ops at user lines.
+
+    A location is ``callsite(innermost at callers...)`` built from the node's
+    stack trace, skipping generated code (``<eval_with_key>``...) so that the
+    innermost frame is a line the user wrote.
+    """
+
+    def get_node_location(self, node):
+        trace = node.meta.get("stack_trace")
+        if not trace:
+            return None
+        frames = [(f, int(line)) for f, line in _FRAME.findall(trace)]
+        real = [fr for fr in frames if not fr[0].startswith("<")] or frames
+        if not real:
+            return ir.Location.unknown(context=self._c)
+        locs = [ir.Location.file(f, line, col=0, context=self._c) for f, line in real]
+        if len(locs) == 1:
+            return locs[0]
+        return ir.Location.callsite(locs[-1], locs[-2::-1], context=self._c)
 
     def node_val_to_type(self, node, *, mutable: bool = False):
         if node.meta.get(TOKEN_META):
@@ -112,6 +143,13 @@ class FxcGraphNodeImporter(GraphNodeImporter):
             types.append(self._cc.get_vtensor_type(v.size(), v.dtype, val=v))
         return types
 
+    # -- errors at the user's line -----------------------------------------
+    def _import_hop(self, loc, node, hop):
+        try:
+            super()._import_hop(loc, node, hop)
+        except NotImplementedError as e:
+            raise self._error(loc, f"fxc cannot import the higher-order op '{hop.name()}': {e}") from None
+
     # -- higher-order ops ------------------------------------------------
     def _import_hop_with_effects(self, loc, node, hop):
         token_node, op, *args = node.args
@@ -132,6 +170,67 @@ class FxcGraphNodeImporter(GraphNodeImporter):
         it = iter(results[1:])
         for i, v in enumerate(vals, start=1):
             self.bind_node_value(node, None if v is None else next(it), i)
+
+    def _import_hop_auto_functionalized_v2(self, loc, node, hop):
+        """A mutating op, functionalized: a host call on copies of its bases.
+
+        torch-mlir imports only v1, as a ``torch.operator`` no backend
+        lowers.  The op is opaque Python/C++ code, so fxc calls it in the
+        host runtime, which reproduces ``auto_functionalized_v2`` exactly
+        (copy the bases, regenerate each mutable argument as its view of its
+        copy, run the op, return its results and the copies); see
+        ``fxc/dialects/host_calls.py``.  No token: the op is a function of
+        its operands, and a call to an external function is never dropped
+        or reordered, so it still runs once, in program order.
+        """
+        try:
+            call = functionalized.host_call_v2(node)
+        except functionalized.Unsupported as e:
+            raise self._error(loc, str(e)) from None
+        self._import_host_call(loc, node, call)
+
+    def _import_hop_auto_functionalized(self, loc, node, hop):
+        """v1 (``torch._export.config.enable_auto_functionalized_v2_for_export``
+        off, or inductor's config): the same host call, each mutable argument
+        its own base.  Replaces torch-mlir's handler, whose ``torch.operator``
+        fxc could not lower."""
+        try:
+            call = functionalized.host_call_v1(node)
+        except functionalized.Unsupported as e:
+            raise self._error(loc, str(e)) from None
+        self._import_host_call(loc, node, call)
+
+    def _import_host_call(self, loc, node, call):
+        with loc, ir.InsertionPoint(self._b):
+            operands, types = [], []
+            for value in call.operands:
+                operands.append(self._import_argument(loc, value))
+                types.append(operands[-1].type)
+            result_types = self._result_types(call.node_vals)
+            table = self.fx_importer.symbol_table
+            name = host_calls.unique_name(table)
+            args = [host_calls.args_entry(a) for a in call.args]
+            decl = host_calls.declare(self.fx_importer.module.body, name, call.op_name, args,
+                                      types, result_types, bases=call.bases)
+            table.insert(decl)
+            results = func_dialect.CallOp(result_types, ir.FlatSymbolRefAttr.get(name), operands).results
+        self._multi_result_nodes.add(node)
+        it = iter(results)
+        for i, v in enumerate(call.node_vals):
+            self.bind_node_value(node, None if v is None else next(it), i)
+
+    def _import_argument(self, loc, arg, expected_jit_type=None):
+        name = arg.meta.get(OBJECT_META) if isinstance(arg, torch.fx.Node) else None
+        if name is None:
+            return super()._import_argument(loc, arg, expected_jit_type)
+        # A script object: a string naming it, marked so that no pass takes
+        # it for a string (fxc-lower-effects makes it {object = name}).
+        with loc:
+            ref = ir.Operation.create(
+                "torch.constant.str", results=[ir.Type.parse("!torch.str")],
+                attributes={"value": ir.StringAttr.get(name), host_calls.OBJECT_ATTR: ir.UnitAttr.get()},
+            ).result
+        return ref
 
     def _import_hop_out_dtype(self, loc, node, hop):
         op, dtype, *args = node.args

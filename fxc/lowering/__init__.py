@@ -8,12 +8,28 @@ from __future__ import annotations
 
 from fxc.lowering.bufferize_host_calls import BufferizeHostCalls
 from fxc.lowering.check_lowered import CheckLowered
+from fxc.lowering.convert_memref_copy_to_linalg import ConvertMemrefCopyToLinalg
+from fxc.lowering.distinct_results import DistinctResults
 from fxc.lowering.emit_c_interface import EmitCInterface
 from fxc.lowering.lower_effects import LowerEffects
+from fxc.lowering.lower_int8_matmul import LowerInt8Matmul
 from fxc.lowering.lower_out_dtype import LowerOutDtype
 from fxc.lowering.verify import Verify
 
-PASSES = {p.name: p for p in (Verify, LowerEffects, LowerOutDtype, CheckLowered, BufferizeHostCalls, EmitCInterface)}
+PASSES = {
+    p.name: p
+    for p in (
+        Verify,
+        LowerEffects,
+        LowerOutDtype,
+        CheckLowered,
+        DistinctResults,
+        BufferizeHostCalls,
+        EmitCInterface,
+        LowerInt8Matmul,
+        ConvertMemrefCopyToLinalg,
+    )
+}
 
 
 def python_passes() -> dict:

@@ -13,6 +13,7 @@ MODEL the bundled example is used.  Compile errors print as
 from __future__ import annotations
 
 import argparse
+import ctypes
 import sys
 from pathlib import Path
 
@@ -70,6 +71,12 @@ def _max_error(expected, actual) -> float:
     return worst
 
 
+def _flush_all() -> None:
+    """Flushes Python's and C's stdout (aten._print writes through C++)."""
+    sys.stdout.flush()
+    ctypes.CDLL(None).fflush(None)
+
+
 def cmd_run(ns) -> int:
     import fxc
 
@@ -77,8 +84,10 @@ def cmd_run(ns) -> int:
     compiled = fxc.compile(model, args, kwargs, target=ns.target)
     print(f"[fxc] {name}: running eager PyTorch", flush=True)
     expected = model(*args, **kwargs)
+    _flush_all()
     print(f"[fxc] {name}: running fxc ({ns.target})", flush=True)
     actual = compiled(*args, **kwargs)
+    _flush_all()
     err = _max_error(expected, actual)
     n = len(pytree.tree_leaves(actual))
     print(f"[fxc] {name}: {n} output(s), largest absolute error vs eager: {err:g}")

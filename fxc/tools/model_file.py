@@ -15,6 +15,7 @@ With no ``MODEL``, the bundled example ``examples/quantized_mlp.py`` is used.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 from pathlib import Path
@@ -38,7 +39,8 @@ def load_model(spec: str | None):
     if not file.is_file():
         raise ModelFileError(f"{path}: no such file")
     mod_name = f"fxc_user_model_{abs(hash(str(file.resolve())))}"
-    loader_spec = importlib.util.spec_from_file_location(mod_name, file)
+    loader = importlib.machinery.SourceFileLoader(mod_name, str(file))
+    loader_spec = importlib.util.spec_from_loader(mod_name, loader)
     module = importlib.util.module_from_spec(loader_spec)
     sys.modules[mod_name] = module
     loader_spec.loader.exec_module(module)

@@ -1,0 +1,125 @@
+"""fxc-lower-int8-matmul: int8 ``linalg.matmul`` on memrefs to the AVX2 micro-kernel.
+
+Runs on bufferized IR (the CPU backend's ``llvm`` stage, before
+``convert-linalg-to-loops``).  Each ``linalg.matmul`` with two 8-bit inputs
+(both ``cast_signed`` or both ``cast_unsigned``) and an i32 output, default
+indexing maps, and rows of unit stride becomes a ``func.call`` of the
+micro-kernel driver in :mod:`fxc.lowering.int8_microkernel` (added to the
+module once), on operands cast to dynamic strided memrefs:
+
+* ``@fxc_i8mm_s8(A, B, C)`` packs A and B per call;
+* when B is a constant (``memref.get_global`` of a constant global, i.e. a
+  weight) ``@fxc_i8mm_cached_s8(A, B, C, Bp, ready)`` packs B once, on the
+  first call, into a module global ``Bp``, guarded by the flag ``ready``.
+
+Any other ``linalg.matmul`` is left alone (the generic loops lower it).
+The kernel calls ``llvm.x86.avx2.pmadd.wd``: the CPU backend adds this pass
+only when the host has AVX2.
+"""
+
+from __future__ import annotations
+
+from torch_mlir import ir
+from torch_mlir.dialects import func, memref
+
+from fxc._mlir_compat import ops_named, parse_module
+from fxc.lowering import int8_microkernel as mk
+from fxc.lowering.pass_base import ModulePass
+
+_DEFAULT_MAPS = (
+    "[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
+    "affine_map<(d0, d1, d2) -> (d0, d1)>]"
+)
+
+
+def _unit_inner_stride(t: ir.MemRefType) -> bool:
+    if t.rank != 2:
+        return False
+    strides, _ = t.get_strides_and_offset()
+    return strides[-1] == 1
+
+
+def _signedness(op: ir.Operation):
+    """True/False (signed/unsigned) when the kernel applies to ``op``, else None."""
+    ins, outs = list(op.operands)[:2], list(op.operands)[2:]
+    if len(outs) != 1 or not all(isinstance(v.type, ir.MemRefType) for v in ins + outs):
+        return None
+    a, b, c = (ir.MemRefType(v.type) for v in ins + outs)
+    i8, i32 = ir.IntegerType.get_signless(8), ir.IntegerType.get_signless(32)
+    if a.element_type != i8 or b.element_type != i8 or c.element_type != i32:
+        return None
+    if not all(_unit_inner_stride(t) for t in (a, b, c)):
+        return None
+    if "indexing_maps" in op.attributes and str(op.attributes["indexing_maps"]) != _DEFAULT_MAPS:
+        return None
+    cast = str(op.attributes["cast"]) if "cast" in op.attributes else "#linalg.type_fn<cast_signed>"
+    return {"#linalg.type_fn<cast_signed>": True, "#linalg.type_fn<cast_unsigned>": False}.get(cast)
+
+
+def _constant_global(value: ir.Value, module_op: ir.Operation):
+    """The constant ``memref.global`` that ``value`` reads, or None."""
+    owner = value.owner
+    if not isinstance(owner, ir.OpView) or owner.operation.name != "memref.get_global":
+        return None
+    name = ir.FlatSymbolRefAttr(owner.attributes["name"]).value
+    for op in module_op.regions[0].blocks[0].operations:
+        if op.operation.name == "memref.global" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+            return op if "constant" in op.attributes else None
+    return None
+
+
+class LowerInt8Matmul(ModulePass):
+    name = "fxc-lower-int8-matmul"
+    summary = "Lower int8 x int8 -> int32 linalg.matmul on memrefs to an AVX2 micro-kernel call"
+
+    def run(self, module_op):
+        work = [(op, s) for op in ops_named(module_op, "linalg.matmul") if (s := _signedness(op)) is not None]
+        if not work:
+            return
+        body = module_op.regions[0].blocks[0]
+        kernels = parse_module(mk.kernel_module({s for _, s in work}), module_op.context)
+        for op in kernels.body.operations:
+            op.operation.clone(ir.InsertionPoint.at_block_begin(body))
+        packed = {}
+        for op, signed in work:
+            self._rewrite(op, signed, module_op, packed)
+
+    def _rewrite(self, op, signed, module_op, packed):
+        names = mk.func_names(signed)
+        a, b, c = op.operands
+        with op.location, ir.InsertionPoint(op):
+            def cast(value, type_asm):
+                return memref.cast(ir.Type.parse(type_asm), value)
+
+            args = [cast(a, mk.A_TYPE), cast(b, mk.A_TYPE), cast(c, mk.C_TYPE)]
+            weight = _constant_global(b, module_op)
+            if weight is None:
+                func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
+            else:
+                bp_type, bp, ready = self._packed_globals(weight, ir.MemRefType(b.type), signed, module_op, packed)
+                args += [cast(memref.get_global(bp_type, bp), mk.BP_TYPE),
+                         memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
+                func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
+        op.erase()
+
+    @staticmethod
+    def _packed_globals(weight, b_type, signed, module_op, packed):
+        """``(type, name)`` of the packed copy of one constant weight, and its ready flag's name.
+
+        The two globals are made on the first use of the weight; later uses share them.
+        """
+        key = (ir.StringAttr(weight.attributes["sym_name"]).value, signed)
+        if key not in packed:
+            n = len(packed)
+            k_dim, n_dim = b_type.shape
+            shape = "x".join(str(d) for d in mk.packed_b_shape(k_dim, n_dim))
+            text = (
+                f'memref.global "private" @fxc_i8mm_bpack_{n} : memref<{shape}xi32> = uninitialized {{alignment = 64 : i64}}\n'
+                f'memref.global "private" @fxc_i8mm_bpack_{n}_ready : {mk.FLAG_TYPE} = dense<0>\n'
+            )
+            mod = parse_module(text, module_op.context)
+            body = module_op.regions[0].blocks[0]
+            for g in mod.body.operations:
+                g.operation.clone(ir.InsertionPoint.at_block_begin(body))
+            packed[key] = (ir.Type.parse(f"memref<{shape}xi32>"), f"fxc_i8mm_bpack_{n}", f"fxc_i8mm_bpack_{n}_ready")
+        return packed[key]

@@ -1,0 +1,256 @@
+"""The spine (issue 2): seed tests through fxc's CPU backend, the API, bad input."""
+
+import re
+
+import pytest
+import torch
+from torch._higher_order_ops.out_dtype import out_dtype
+
+import fxc
+from fxc.testing import assert_same
+
+
+class MatmulInt8(torch.nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x):
+        return out_dtype(torch.ops.aten.mm.default, torch.int32, x, self.weight)
+
+
+class PrintTwice(torch.nn.Module):
+    def forward(self, x):
+        torch.ops.aten._print("moo")
+        res = x + x
+        torch.ops.aten._print("moo")
+        return (res,)
+
+
+# -- seeds --------------------------------------------------------------------
+
+
+def test_out_dtype_mm_numerical():
+    weight = torch.randint(-128, 127, (5, 5), dtype=torch.int8)
+    x = torch.randint(-128, 127, (5, 5), dtype=torch.int8)
+    m = MatmulInt8(weight)
+    compiled = fxc.compile(m, (x,))
+    numerical_res = torch.ops.aten.mm.default(x.to(torch.int32), weight.to(torch.int32))
+    out = compiled(x)
+    assert out.dtype == torch.int32
+    assert torch.equal(out, numerical_res)
+    assert torch.equal(out, m(x))
+    # New inputs of the same shape, the same weight.
+    x2 = torch.randint(-128, 127, (5, 5), dtype=torch.int8)
+    assert torch.equal(compiled(x2), m(x2))
+
+
+def test_out_dtype_mul_scalar_numerical():
+    def f(x, y):
+        return out_dtype(torch.ops.aten.mul.Scalar, torch.int32, x, y)
+
+    inp = (torch.randint(-128, 127, (5, 5), dtype=torch.int8), 3.0)
+    compiled = fxc.compile(f, inp)
+    numerical_res = torch.ops.aten.mul.Scalar(inp[0].to(dtype=torch.int32), 3)
+    out = compiled(*inp)
+    assert out.dtype == torch.int32
+    assert torch.equal(out, numerical_res)
+    assert torch.equal(out, f(*inp))
+
+
+def test_print(capfd):
+    inputs = (torch.randn(3),)
+    compiled = fxc.compile(PrintTwice(), inputs)
+    capfd.readouterr()
+    expected = PrintTwice()(*inputs)
+    eager_out = capfd.readouterr().out
+    actual = compiled(*inputs)
+    fxc_out = capfd.readouterr().out
+    assert eager_out == "moo\nmoo\n"
+    assert fxc_out == eager_out
+    assert_same(actual, expected)
+
+
+def test_compile_aot_eager(capfd):
+    def f(x):
+        torch.ops.aten._print("moo")
+        res = x + x
+        torch.ops.aten._print("moo")
+        return res
+
+    inputs = (torch.randn(2, 3),)
+    res = torch.compile(f, backend="fxc")(*inputs)
+    assert capfd.readouterr().out == "moo\nmoo\n"
+    assert torch.allclose(res, f(*inputs))
+
+
+def test_fxc_backend_runs_compiled_code(monkeypatch):
+    # The graph torch.compile hands over is compiled by fxc, not run eagerly.
+    import torch._dynamo
+    from fxc import dynamo
+
+    compiled = []
+
+    def spy(program, **kw):
+        result = fxc.api.compile_program(program, **kw)
+        compiled.append(result)
+        return result
+
+    monkeypatch.setattr(dynamo, "compile_program", spy)
+    torch._dynamo.reset()
+
+    def f(x):
+        return torch.sin(x) + 1
+
+    x = torch.randn(4)
+    torch.testing.assert_close(torch.compile(f, backend="fxc")(x), f(x))
+    assert len(compiled) == 1
+    torch._dynamo.reset()
+
+
+# -- API ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example():
+    weight = torch.randint(-128, 127, (8, 4), dtype=torch.int8)
+    x = torch.randint(-128, 127, (3, 8), dtype=torch.int8)
+    m = MatmulInt8(weight)
+    return m, x, fxc.compile(m, (x,))
+
+
+def test_stages_table():
+    assert fxc.stages("cpu") == ["torch", "fxc", "linalg", "bufferized", "llvm"]
+
+
+def test_ir_of_every_stage(example):
+    m, x, compiled = example
+    for stage in fxc.stages():
+        text = compiled.ir(stage)
+        assert text.lstrip().startswith(("module", "#")), stage
+    with pytest.raises(KeyError, match="no IR for stage 'ttir'"):
+        compiled.ir("ttir")
+
+
+def test_stop_after_and_exported_program(example):
+    m, x, _ = example
+    ep = torch.export.export(m, (x,))
+    partial = fxc.compile(ep, (x,), stop_after="linalg")
+    assert list(partial._ir) == ["torch", "fxc", "linalg"]
+    with pytest.raises(RuntimeError, match="stopped after stage 'linalg'"):
+        partial(x)
+    full = fxc.compile(ep, (x,))
+    assert torch.equal(full(x), m(x))
+
+
+def test_unknown_stage_and_target(example):
+    m, x, _ = example
+    with pytest.raises(fxc.CompileError, match="unknown stage 'nope'"):
+        fxc.compile(m, (x,), stop_after="nope")
+    with pytest.raises(fxc.CompileError, match="unknown target 'tpu'"):
+        fxc.compile(m, (x,), target="tpu")
+
+
+def test_save_writes_each_stage(example, tmp_path):
+    _, _, compiled = example
+    compiled.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{s}.mlir" for s in fxc.stages())
+
+
+def test_pytree_outputs_and_kwargs():
+    class M(torch.nn.Module):
+        def forward(self, x, *, scale):
+            return {"a": x * scale, "b": [x + 1, x.sum()]}
+
+    x, s = torch.randn(2, 3), torch.randn(3)
+    compiled = fxc.compile(M(), (x,), {"scale": s})
+    assert_same(compiled(x, scale=s), M()(x, scale=s))
+
+
+def test_non_contiguous_input(example):
+    m, x, compiled = example
+    xt = x.t().contiguous().t()
+    assert not xt.is_contiguous()
+    assert torch.equal(compiled(xt), m(x))
+
+
+# -- bad input ------------------------------------------------------------------
+
+
+def test_wrong_input_count(example):
+    _, x, compiled = example
+    with pytest.raises(TypeError, match="expected 1 inputs, got 2"):
+        compiled(x, x)
+
+
+def test_wrong_shape_names_the_input(example):
+    _, x, compiled = example
+    with pytest.raises(ValueError, match=re.escape("input 'x': expected shape (3, 8), got (4, 8)")):
+        compiled(torch.zeros(4, 8, dtype=torch.int8))
+
+
+def test_wrong_dtype_names_the_input(example):
+    _, x, compiled = example
+    with pytest.raises(TypeError, match="input 'x': expected dtype torch.int8, got torch.float32"):
+        compiled(x.float())
+
+
+def test_wrong_device_names_the_input(example):
+    _, x, compiled = example
+    with pytest.raises(ValueError, match="input 'x': expected a cpu tensor, got device meta"):
+        compiled(torch.empty(3, 8, dtype=torch.int8, device="meta"))
+
+
+def test_not_a_tensor(example):
+    _, _, compiled = example
+    with pytest.raises(TypeError, match="input 'x': expected a torch.Tensor, got list"):
+        compiled([1, 2])
+
+
+class Unsupported(torch.nn.Module):
+    def forward(self, x):
+        y = x * 2
+        return torch.fft.rfft(y).abs()  # the line the error names
+
+
+def test_unsupported_op_names_op_and_line():
+    with pytest.raises(fxc.CompileError) as info:
+        fxc.compile(Unsupported(), (torch.randn(8),))
+    err = info.value
+    line = Unsupported.forward.__code__.co_firstlineno + 2
+    assert err.location == f"{__file__}:{line}"
+    assert "aten._fft_r2c" in err.message
+    # The note says how to reproduce the failing stage with fxc-opt.
+    assert any(n.strip().startswith("fxc-opt --pass-pipeline=") for n in err.notes)
+
+
+def test_unsupported_higher_order_op_names_line():
+    def f(x):
+        return torch.cond(x.sum() > 0, lambda x: x + 1, lambda x: x - 1, (x,))
+
+    with pytest.raises(fxc.CompileError) as info:
+        fxc.compile(f, (torch.randn(4),))
+    assert info.value.location == f"{__file__}:{f.__code__.co_firstlineno + 1}"
+    assert "'cond'" in info.value.message
+
+
+# -- CPU backend corner cases -----------------------------------------------------
+
+
+def test_same_value_returned_twice():
+    # CSE merges the two products into one value returned twice; each output
+    # still gets its own buffer (fxc-distinct-results).
+    def f(x):
+        return x * 2, x * 2
+
+    x = torch.randn(5)
+    a, b = fxc.compile(f, (x,))(x)
+    assert torch.equal(a, x * 2) and torch.equal(b, x * 2)
+    assert a.data_ptr() != b.data_ptr()
+
+
+def test_strided_copy_needs_no_runtime_library():
+    # linalg.det bufferizes to strided memref copies (fxc-convert-memref-copy-to-linalg).
+    x = torch.randn(4, 4)
+    compiled = fxc.compile(torch.linalg.det, (x,))
+    torch.testing.assert_close(compiled(x), torch.linalg.det(x))
