@@ -71,7 +71,8 @@ def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
     extra = []
     for d in diags[1:]:
         loc = location_of(d.location)
-        extra.append(f"{loc}: error: {d.message}" if loc else f"error: {d.message}")
+        msg = _plain(d.message)
+        extra.append(f"{loc}: error: {msg}" if loc else f"error: {msg}")
     for n in getattr(first, "notes", []) or []:
         loc = location_of(n.location)
         msg = n.message.splitlines()[0] if n.message else ""

@@ -64,9 +64,11 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             # torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline,
             # less its final contract check, which rejects the func.call ops
             # of fxc's host runtime; fxc-check-lowered takes its place.
+            "fxc-torch-narrow-int-operands",
             "func.func(torch-scalarize-shapes)",
             "func.func(convert-torch-to-tmtensor)",
             "func.func(convert-torch-to-linalg)",
+            "fxc-unsigned-matmul-rebuild",
             "func.func(convert-torch-to-scf)",
             "func.func(convert-torch-to-arith)",
             "func.func(convert-torch-to-tensor)",

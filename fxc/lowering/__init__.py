@@ -14,6 +14,8 @@ from fxc.lowering.emit_c_interface import EmitCInterface
 from fxc.lowering.lower_effects import LowerEffects
 from fxc.lowering.lower_int8_matmul import LowerInt8Matmul
 from fxc.lowering.lower_out_dtype import LowerOutDtype
+from fxc.lowering.torch_narrow_int_operands import TorchNarrowIntOperands
+from fxc.lowering.unsigned_matmul_rebuild import UnsignedMatmulRebuild
 from fxc.lowering.verify import Verify
 
 PASSES = {
@@ -22,12 +24,14 @@ PASSES = {
         Verify,
         LowerEffects,
         LowerOutDtype,
+        TorchNarrowIntOperands,
         CheckLowered,
         DistinctResults,
         BufferizeHostCalls,
         EmitCInterface,
         LowerInt8Matmul,
         ConvertMemrefCopyToLinalg,
+        UnsignedMatmulRebuild,
     )
 }
 

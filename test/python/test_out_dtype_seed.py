@@ -202,3 +202,43 @@ def test_out_dtype_wrong_output():
 
     with pytest.raises(ValueError, match="out_dtype's can only apply to ops that return a single tensor"):
         fxc.compile(singleton_list_out, inp)
+
+
+# -- beyond the seed: every capture path, on every allowed op ----------------
+class _AllOps(torch.nn.Module):
+    def forward(self, x, w, img, k, bias):
+        return (
+            out_dtype(aten.mm.default, torch.int32, x, w),
+            out_dtype(aten.linear.default, torch.int32, x, w.t(), bias),
+            out_dtype(aten.conv2d.default, torch.int32, img, k, None, [1, 2], [1, 0]),
+            out_dtype(aten.convolution.default, torch.int32, img, k, bias[:2], [1, 1], [0, 0], [1, 1], False, [0, 0], 1),
+            out_dtype(aten.mul.Tensor, torch.int32, x, x),
+            out_dtype(aten.mul.Scalar, torch.int16, x, 3),
+            out_dtype(aten.div.Tensor, torch.float32, x, w[:, :1] | 1),
+            out_dtype(aten.div.Scalar, torch.int32, x, 2.5),
+        )
+
+
+def _capture(path, m, args):
+    if path == "make_fx":
+        return make_fx(m)(*args)
+    if path == "make_fx_functionalize":
+        return make_fx(torch.func.functionalize(m))(*args)
+    if path == "make_fx_symbolic":
+        return make_fx(m, tracing_mode="symbolic")(*args)
+    return torch.export.export(m, args, strict=path == "export_strict")
+
+
+@pytest.mark.parametrize(
+    "path", ["make_fx", "make_fx_functionalize", "make_fx_symbolic", "export_strict", "export_non_strict", "torch.compile"]
+)
+def test_every_capture_path(path):
+    m = _AllOps()
+    args = (_int8(6, 5), _int8(5, 3), _int8(1, 2, 7, 6), _int8(2, 2, 3, 3), torch.randint(-9, 9, (3,), dtype=torch.int32))
+    if path == "torch.compile":
+        before = fxc.dynamo.compiled_graphs["forward"]
+        got = torch.compile(m, backend="fxc", fullgraph=True)(*args)
+        assert fxc.dynamo.compiled_graphs["forward"] == before + 1
+    else:
+        got = fxc.compile(_capture(path, m, args), args)(*args)
+    assert_same(got, m(*args))

@@ -20,6 +20,7 @@ import torch
 from torch._higher_order_ops.out_dtype import out_dtype
 
 import fxc
+from fxc.backends.cpu import CpuBackend
 from fxc.testing import assert_same
 
 aten = torch.ops.aten
@@ -74,9 +75,11 @@ MM_SHAPES = [(1, 1, 1), (5, 7, 3), (17, 33, 9), (1, 64, 1), (64, 1, 16), (3, 129
 for (a, c, o), (m, k, n) in zip(MM_DTYPES, itertools.cycle(MM_SHAPES)):
     small = any(d.is_floating_point for d in (a, c, o))
     case("mm", f"{name(a)}x{name(c)}->{name(o)}_{m}x{k}x{n}", aten.mm.default, o, t((m, k), a, small=small), t((k, n), c, small=small))
-for m, k, n in MM_SHAPES:
-    case("mm_shapes", f"{m}x{k}x{n}", aten.mm.default, i32, t((m, k), i8), t((k, n), i8))
-    case("mm_shapes", f"u8_{m}x{k}x{n}", aten.mm.default, i32, t((m, k), u8), t((k, n), u8))
+for group in ("mm_shapes", "mm_shapes_no_microkernel"):
+    for m, k, n in MM_SHAPES:
+        for a, c in ((i8, i8), (u8, u8), (u8, i8)):
+            case(group, f"{name(a)}x{name(c)}_{m}x{k}x{n}", aten.mm.default, i32, t((m, k), a), t((k, n), c))
+    case(group, "linear_u8_3d", aten.linear.default, i32, t((2, 3, 9), u8), t((4, 9), u8), t((4,), u8))
 
 # -- linear: input ranks, bias dtypes (the bias takes part in the promotion) --
 LINEAR = [
@@ -107,7 +110,9 @@ case("conv2d", "bias_stride_groups", aten.conv2d.default, i32,
      t((1, 4, 9, 10), i8), t((6, 2, 3, 3), i8), t((6,), i8), [2, 1], P, D, 2)
 case("conv2d", "f32_dilation_to_i32", aten.conv2d.default, i32,
      t((1, 2, 9, 8), f32), t((3, 2, 3, 2), f32), None, S, P, [2, 3])
+case("conv2d", "padding", aten.conv2d.default, i32, t((1, 2, 5, 5), i8), t((3, 2, 3, 3), i8), None, S, [1, 2])
 case("conv2d", "unbatched", aten.conv2d.default, i32, t((3, 6, 5), i8), t((2, 3, 3, 3), i8))
+case("conv2d", "unbatched_u8_padding", aten.conv2d.default, i16, t((3, 6, 5), u8), t((2, 3, 3, 3), u8), None, S, [1, 1])
 case("conv2d", "1x1_kernel_1x1_image", aten.conv2d.default, i32, t((1, 5, 1, 1), i8), t((7, 5, 1, 1), i8))
 
 CONVOLUTION = [
@@ -116,7 +121,8 @@ CONVOLUTION = [
     ("2d_bias_u8", t((1, 3, 6, 5), i8), t((4, 3, 2, 2), i8), t((4,), u8), S, P, D, False, [0, 0], 1),
     ("3d", t((1, 2, 4, 5, 3), i8), t((3, 2, 2, 2, 2), i8), None, [1, 1, 1], [0, 0, 0], [1, 1, 1], False, [0, 0, 0], 1),
     ("2d_groups_stride", t((2, 4, 7, 7), i8), t((4, 2, 3, 3), i8), t((4,), i32), [2, 2], P, D, False, [0, 0], 2),
-    ("2d_u8", t((1, 2, 5, 4), u8), t((3, 2, 2, 2), u8), None, S, P, D, False, [0, 0], 1),
+    ("2d_u8_padding", t((1, 2, 5, 4), u8), t((3, 2, 2, 2), u8), None, S, [1, 2], D, False, [0, 0], 1),
+    ("2d_i8_padding_bias", t((2, 3, 5, 6), i8), t((4, 3, 3, 3), i8), t((4,), i32), S, [2, 1], D, False, [0, 0], 1),
 ]
 for id, *args in CONVOLUTION:
     case("convolution", id, aten.convolution.default, i32, *args)
@@ -156,14 +162,15 @@ for a, s, o in SCALARS:
 BACKEND_GAPS = {
     "backend_f64_to_f16": "the JIT does not resolve __truncdfhf2 (libgcc_s) for f64 -> f16",
     "backend_bf16": "the JIT has no __truncsfbf2 / __truncdfbf2 for f32/f64 -> bf16",
-    "backend_padding": "padded convolutions bufferize to memref.copy of a strided view, which needs memrefCopy",
 }
 case("backend_f64_to_f16", "mm_f64->f16", aten.mm.default, f16, t((3, 4), f64), t((4, 2), f64))
 case("backend_bf16", "mm_f32->bf16", aten.mm.default, bf16, t((3, 4), f32), t((4, 2), f32))
 case("backend_bf16", "mul_bf16", aten.mul.Tensor, bf16, t((3, 4), bf16), t((3, 4), bf16))
-case("backend_padding", "conv2d_i8_padding", aten.conv2d.default, i32, t((1, 2, 5, 5), i8), t((3, 2, 3, 3), i8), None, S, [1, 1])
-case("backend_padding", "convolution_u8_padding", aten.convolution.default, i32,
-     t((1, 2, 5, 5), u8), t((3, 2, 3, 3), u8), None, S, [1, 2], D, False, [0, 0], 1)
+
+
+#: Backend options per group (default: the CPU backend's): the int8 mm cases
+#: also run without the AVX2 micro-kernel, through linalg's own loops.
+GROUP_OPTIONS = {"mm_shapes_no_microkernel": dict(int8_microkernel=False)}
 
 
 class Group(torch.nn.Module):
@@ -194,7 +201,8 @@ def results():
             cases = [c for c in CASES if c.group == group]
             inputs = _group_inputs(cases)
             try:
-                cache[group] = fxc.compile(Group(cases), inputs)(*inputs)
+                options = dataclasses.replace(CpuBackend.Options(), **GROUP_OPTIONS.get(group, {}))
+                cache[group] = fxc.compile(Group(cases), inputs, options=options)(*inputs)
             except Exception as e:  # reported by every case of the group
                 cache[group] = e
         if isinstance(cache[group], Exception):

@@ -254,3 +254,13 @@ def test_strided_copy_needs_no_runtime_library():
     x = torch.randn(4, 4)
     compiled = fxc.compile(torch.linalg.det, (x,))
     torch.testing.assert_close(compiled(x), torch.linalg.det(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8])
+def test_8bit_integer_scalar_arithmetic(dtype):
+    # torch-mlir crashes on these unless fxc-torch-narrow-int-operands runs.
+    def f(x):
+        return x * 2, x * 300, x - 3, torch.sub(x, 3, alpha=2), torch.bitwise_and(x, 6), x + 1
+
+    x = torch.tensor([100, 3, 7, -1 if dtype == torch.int8 else 255, 0], dtype=dtype)
+    assert_same(fxc.compile(f, (x,))(x), f(x))

@@ -1,0 +1,109 @@
+"""fxc-torch-narrow-int-operands: 8-bit integer ops get operands of their dtype.
+
+torch-mlir's ``convert-torch-to-linalg`` crashes (a segfault, in this wheel)
+on elementwise ops whose result is an 8-bit integer tensor and whose other
+operand is a ``!torch.int`` scalar or a 0-d tensor of another integer dtype:
+``x * 2``, ``x - zero_point``, ``x // 2``, ``x % 3`` on int8/uint8 tensors.
+
+PyTorch computes such ops in the result's dtype (a scalar or 0-d tensor does
+not promote an integer tensor of the same category), so converting that
+operand to the result dtype first is exact.  This pass does so, on the torch
+backend contract, before the conversion to linalg:
+
+* ``aten.<op>.Scalar(x, c)`` with a constant ``c`` becomes
+  ``aten.<op>.Tensor(x, literal(c))``, the literal 0-d and of ``x``'s dtype
+  (``c`` wrapped to 8 bits as PyTorch's cast does); other operands (an
+  ``alpha``) are kept;
+* a 0-d integer literal operand of another dtype is re-made in the result
+  dtype; any other 0-d integer operand of another dtype gets ``aten.to.dtype``.
+"""
+
+from __future__ import annotations
+
+from torch_mlir import ir
+
+from fxc._mlir_compat import walk
+from fxc.dialects.torch_types import SCALAR_TYPE_INDEX, torch_dtype, vtensor_parts, vtensor_type
+from fxc.lowering.pass_base import ModulePass
+
+_NARROW = {"si8": (8, True), "ui8": (8, False)}
+_INTS = ("si8", "ui8", "si16", "si32", "si64")
+
+
+def _wrap(value: int, asm: str) -> int:
+    bits, signed = _NARROW[asm]
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if signed and value >= 1 << (bits - 1) else value
+
+
+def _literal(value: int, asm: str) -> ir.Value:
+    elem = ir.IntegerType.get_signed(8) if asm == "si8" else ir.IntegerType.get_unsigned(8)
+    attr = ir.DenseElementsAttr.get_splat(ir.RankedTensorType.get([], elem), ir.IntegerAttr.get(elem, _wrap(value, asm)))
+    return ir.Operation.create(
+        "torch.vtensor.literal", results=[vtensor_type([], asm)], attributes={"value": attr}
+    ).result
+
+
+def _int_constant(value: ir.Value):
+    owner = value.owner
+    if isinstance(owner, (ir.Operation, ir.OpView)) and owner.name == "torch.constant.int":
+        return ir.IntegerAttr(owner.attributes["value"]).value
+    return None
+
+
+def _literal_int(value: ir.Value):
+    owner = value.owner
+    if isinstance(owner, (ir.Operation, ir.OpView)) and owner.name == "torch.vtensor.literal":
+        attr = ir.DenseIntElementsAttr(owner.attributes["value"])
+        if attr.is_splat:
+            return int(attr[0]) if len(attr) else None
+    return None
+
+
+def _to_dtype(value: ir.Value, asm: str) -> ir.Value:
+    int_t, bool_t = ir.Type.parse("!torch.int"), ir.Type.parse("!torch.bool")
+    i64 = ir.IntegerType.get_signless(64)
+    dt = ir.Operation.create("torch.constant.int", results=[int_t],
+                             attributes={"value": ir.IntegerAttr.get(i64, SCALAR_TYPE_INDEX[torch_dtype(asm)])}).result
+    false = ir.Operation.create("torch.constant.bool", results=[bool_t], attributes={"value": ir.BoolAttr.get(False)}).result
+    none = ir.Operation.create("torch.constant.none", results=[ir.Type.parse("!torch.none")]).result
+    return ir.Operation.create("torch.aten.to.dtype", results=[vtensor_type([], asm)],
+                               operands=[value, dt, false, false, none]).result
+
+
+class TorchNarrowIntOperands(ModulePass):
+    name = "fxc-torch-narrow-int-operands"
+    summary = "Give 8-bit integer elementwise ops scalar operands of their own dtype"
+
+    def run(self, module_op):
+        todo = []
+
+        def visit(op):
+            if op.name.startswith("torch.aten.") and len(op.results) == 1:
+                parts = vtensor_parts(op.results[0].type)
+                if parts and parts[1] in _NARROW and len(op.operands) >= 2:
+                    todo.append(op)
+
+        walk(module_op, visit)
+        for op in todo:
+            self._rewrite(op)
+
+    def _rewrite(self, op):
+        asm = vtensor_parts(op.results[0].type)[1]
+        operands = list(op.operands)
+        name = op.name
+        with op.location, ir.InsertionPoint(op):
+            other = operands[1]
+            c = _int_constant(other)
+            if c is not None and name.endswith((".Scalar", ".Scalar_mode")) and vtensor_parts(operands[0].type):
+                operands[1] = _literal(c, asm)
+                name = name.replace(".Scalar", ".Tensor")
+            else:
+                parts = vtensor_parts(other.type)
+                if not parts or parts[0] or parts[1] == asm or parts[1] not in _INTS:
+                    return
+                lit = _literal_int(other)
+                operands[1] = _literal(lit, asm) if lit is not None else _to_dtype(other, asm)
+            new = ir.Operation.create(name, results=[op.results[0].type], operands=operands)
+        op.results[0].replace_all_uses_with(new.result)
+        op.erase()
