@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
+	$(PY) benchmarks/bench_int8.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

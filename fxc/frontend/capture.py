@@ -391,7 +391,11 @@ def has_symbolic_shapes(gm: torch.fx.GraphModule) -> bool:
 
 def traced_size_inputs(gm: torch.fx.GraphModule) -> tuple:
     """Zero-filled inputs of the sizes a symbolic graph was traced at (the
-    hints of its size symbols), to specialize it when no example is given."""
+    hints of its size symbols), to specialize it when no example is given.
+
+    Raises:
+        CompileError: an input's size has no hint.
+    """
     hint = lambda d: d.node.hint if isinstance(d, torch.SymInt) else d
     inputs = []
     for node in gm.graph.nodes:

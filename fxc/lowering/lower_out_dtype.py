@@ -50,8 +50,8 @@ from fxc.lowering.pass_base import ModulePass
 
 #: Integer element types the mixed-precision patterns accept, with widths.
 _INT_WIDTH = {"si8": 8, "ui8": 8, "si16": 16, "si32": 32, "si64": 64}
-#: Ops torch-mlir lowers through its aten.mm conversion (linear decomposes to mm).
-_MM_LIKE = ("aten.mm.default", "aten.linear.default")
+#: Contractions, whose torch-mlir lowering crashes on an 8-bit result.
+_CONTRACTIONS = ("aten.mm.default", "aten.linear.default", "aten.conv2d.default", "aten.convolution.default")
 _STAND_IN = {"!torch.float": 1.0, "!torch.int": 1, "!torch.bool": True, "!torch.number": 1.0}
 
 
@@ -76,7 +76,15 @@ def promotion(op: ir.Operation):
 
     ``P`` is ``out_dtype_fallback``'s: every tensor and scalar leaf of the
     arguments (lists flattened, as ``pytree.arg_tree_leaves``) promoted with a
-    one-element tensor of the out dtype.
+    one-element tensor of the out dtype.  The importer fills in defaulted
+    arguments eager never saw (``conv2d``'s stride...); they are ints, which
+    only promote all-bool tensors, and eager has no bool convolution.
+
+    Args:
+        op: an ``fxc.out_dtype`` operation.
+
+    Returns:
+        ``(P, computed)`` as ``torch.dtype`` values.
     """
     overload = resolve_overload(fxc_d.wrapped_op_name(op))
     out_dtype = torch_dtype(vtensor_parts(op.results[0].type)[1])
@@ -109,6 +117,16 @@ def accumulator(op: ir.Operation, lhs: ir.Value, rhs: ir.Value, promote: torch.d
     ``max(operand width, out width)`` instead (e.g. int8 inputs, an int64
     bias, int32 out: eager promotes to int64, fxc accumulates in int32).
     8-bit accumulators become 32-bit (see :func:`_wide_enough`).
+
+    Args:
+        op: the ``fxc.out_dtype`` operation (its result gives the out dtype).
+        lhs, rhs: the contraction's two tensor operands.
+        promote: ``P``, from :func:`promotion`.
+        signed_only: reject unsigned operands (for named convolutions).
+
+    Returns:
+        A signed integer ``torch.dtype``, or None where the operands must be
+        cast to ``P`` first (the generic path).
     """
     a, b, p = _asm(lhs), _asm(rhs), dtype_asm(promote)
     if a not in _INT_WIDTH or b not in _INT_WIDTH or p not in _INT_WIDTH or _INT_WIDTH[a] != _INT_WIDTH[b]:
@@ -121,9 +139,10 @@ def accumulator(op: ir.Operation, lhs: ir.Value, rhs: ir.Value, promote: torch.d
 
 
 def _wide_enough(width: int) -> int:
-    """An accumulator width torch-mlir can lower: its ``aten.mm`` conversion
-    crashes on an 8-bit result (``mm(si8, si8) -> si8``), so 8-bit sums
-    accumulate in 32 bits and are truncated after (exact: arithmetic wraps)."""
+    """An accumulator width torch-mlir can lower: its ``aten.mm`` and
+    convolution conversions crash on an 8-bit result (``mm(si8, si8) -> si8``),
+    so 8-bit sums accumulate in 32 bits and are truncated after (exact:
+    integer arithmetic wraps)."""
     return 32 if width == 8 else width
 
 
@@ -314,15 +333,17 @@ class IntConvolution:
             value = _Torch.op("torch.aten.convolution", args, vtensor_type(dims, dtype_asm(acc)))
             return _finish(op, rewriter, value, promote)
 
-
     @staticmethod
     def _int32_accumulation_exact(args) -> bool:
         """torch-mlir accumulates an 8-bit convolution in i32 whatever its
-        result type: for an int64 result that is exact only without a bias
-        (it would be truncated too) and when no sum can leave int32."""
+        result type (a wider one in i64): for an int64 result that is exact
+        only without a bias (it would be truncated too) and when no sum of
+        products can leave int32."""
         w_dims, w_asm = vtensor_parts(args[1].type)
-        if _INT_WIDTH[w_asm] != 8 or not _is_none(args[2]):
-            return _INT_WIDTH[w_asm] != 8
+        if _INT_WIDTH[w_asm] != 8:
+            return True
+        if not _is_none(args[2]):
+            return False
         taps = 1
         for d in w_dims[1:]:
             if d is None:
@@ -369,7 +390,7 @@ class Generic:
     def rewrite(self, op, rewriter) -> bool:
         promote, computed = promotion(op)
         result = computed
-        if fxc_d.wrapped_op_name(op) in _MM_LIKE and _int_bits(computed) == 8:
+        if fxc_d.wrapped_op_name(op) in _CONTRACTIONS and _int_bits(computed) == 8:
             result = torch.int32  # see _wide_enough
         with op.location, ir.InsertionPoint(op):
             operands: List[ir.Value] = [_Torch.cast(a, promote) if _asm(a) else a for a in op.operands]

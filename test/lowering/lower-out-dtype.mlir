@@ -36,6 +36,19 @@ func.func @mm_i8_to_i64(%a: !torch.vtensor<[5,7],si8>, %b: !torch.vtensor<[7,3],
   return %0 : !torch.vtensor<[5,3],si64>
 }
 
+// int8 into bool: eager computes in int8 (wrapping), then tests != 0.  The
+// sum accumulates in int32 (torch-mlir cannot lower an 8-bit mm result) and
+// is wrapped to int8 before the bool cast, as eager's is.
+// CHECK-LABEL: func.func @mm_i8_to_bool(
+// CHECK: %[[MM:.*]] = torch.aten.mm %{{.*}}, %{{.*}} : !torch.vtensor<[5,7],si8>, !torch.vtensor<[7,3],si8> -> !torch.vtensor<[5,3],si32>
+// CHECK: %[[W:.*]] = torch.aten.to.dtype %[[MM]], {{.*}} -> !torch.vtensor<[5,3],si8>
+// CHECK: %[[R:.*]] = torch.aten.to.dtype %[[W]], {{.*}} -> !torch.vtensor<[5,3],i1>
+// CHECK-NEXT: return %[[R]]
+func.func @mm_i8_to_bool(%a: !torch.vtensor<[5,7],si8>, %b: !torch.vtensor<[7,3],si8>) -> !torch.vtensor<[5,3],i1> {
+  %0 = "fxc.out_dtype"(%a, %b) {op = "aten.mm.default", operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>, out_dtype = i1} : (!torch.vtensor<[5,7],si8>, !torch.vtensor<[7,3],si8>) -> !torch.vtensor<[5,3],i1>
+  return %0 : !torch.vtensor<[5,3],i1>
+}
+
 // A float result promotes to float: generic path (cast, mm in f32).
 // CHECK-LABEL: func.func @mm_i8_to_f32(
 // CHECK-SAME: %[[A:[a-z0-9]+]]: !torch.vtensor<[5,7],si8>, %[[B:[a-z0-9]+]]: !torch.vtensor<[7,3],si8>)
@@ -136,6 +149,23 @@ func.func @conv2d_i8(%x: !torch.vtensor<[1,3,8,8],si8>, %w: !torch.vtensor<[4,3,
   return %0 : !torch.vtensor<[1,4,6,6],si32>
 }
 
+// Unbatched conv2d: viewed to a batch of one around the int8 convolution
+// (torch-mlir's conv2d decomposition crashes on a 3-D input).
+// CHECK-LABEL: func.func @conv2d_unbatched(
+// CHECK: %[[X4:.*]] = torch.aten.view %{{.*}}, %{{.*}} : !torch.vtensor<[3,8,8],si8>, !torch.list<int> -> !torch.vtensor<[1,3,8,8],si8>
+// CHECK: %[[C:.*]] = torch.aten.convolution %[[X4]], {{.*}} : !torch.vtensor<[1,3,8,8],si8>, !torch.vtensor<[4,3,3,3],si8>, {{.*}} -> !torch.vtensor<[1,4,6,6],si32>
+// CHECK: %[[R:.*]] = torch.aten.view %[[C]], %{{.*}} -> !torch.vtensor<[4,6,6],si32>
+// CHECK-NEXT: return %[[R]]
+func.func @conv2d_unbatched(%x: !torch.vtensor<[3,8,8],si8>, %w: !torch.vtensor<[4,3,3,3],si8>) -> !torch.vtensor<[4,6,6],si32> {
+  %int0 = torch.constant.int 0
+  %int1 = torch.constant.int 1
+  %stride = torch.prim.ListConstruct %int1, %int1 : (!torch.int, !torch.int) -> !torch.list<int>
+  %padding = torch.prim.ListConstruct %int0, %int0 : (!torch.int, !torch.int) -> !torch.list<int>
+  %none = torch.constant.none
+  %0 = "fxc.out_dtype"(%x, %w, %none, %stride, %padding, %stride, %int1) {op = "aten.conv2d.default", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0>, out_dtype = si32} : (!torch.vtensor<[3,8,8],si8>, !torch.vtensor<[4,3,3,3],si8>, !torch.none, !torch.list<int>, !torch.list<int>, !torch.list<int>, !torch.int) -> !torch.vtensor<[4,6,6],si32>
+  return %0 : !torch.vtensor<[4,6,6],si32>
+}
+
 // uint8 conv: generic path (linalg's named convolutions sign-extend).
 // CHECK-LABEL: func.func @conv2d_u8(
 // CHECK: torch.aten.to.dtype %{{.*}} : !torch.vtensor<[1,3,8,8],ui8>, {{.*}} -> !torch.vtensor<[1,3,8,8],si32>
@@ -164,6 +194,22 @@ func.func @convolution_i8_bias(%x: !torch.vtensor<[1,3,8,8],si8>, %w: !torch.vte
   %false = torch.constant.bool false
   %0 = "fxc.out_dtype"(%x, %w, %bias, %stride, %padding, %stride, %false, %padding, %int1) {op = "aten.convolution.default", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0>, out_dtype = si32} : (!torch.vtensor<[1,3,8,8],si8>, !torch.vtensor<[4,3,3,3],si8>, !torch.vtensor<[4],si8>, !torch.list<int>, !torch.list<int>, !torch.list<int>, !torch.bool, !torch.list<int>, !torch.int) -> !torch.vtensor<[1,4,6,6],si32>
   return %0 : !torch.vtensor<[1,4,6,6],si32>
+}
+
+// An int8 convolution into int64: torch-mlir would accumulate in i32 and
+// truncate the int64 bias, so with a bias it takes the generic path.
+// CHECK-LABEL: func.func @convolution_i8_to_i64_bias(
+// CHECK-DAG: torch.aten.to.dtype %{{.*}} : !torch.vtensor<[1,3,8,8],si8>, {{.*}} -> !torch.vtensor<[1,3,8,8],si64>
+// CHECK-DAG: torch.aten.to.dtype %{{.*}} : !torch.vtensor<[4,3,3,3],si8>, {{.*}} -> !torch.vtensor<[4,3,3,3],si64>
+// CHECK: torch.aten.convolution {{.*}} : !torch.vtensor<[1,3,8,8],si64>, !torch.vtensor<[4,3,3,3],si64>, !torch.vtensor<[4],si64>, {{.*}} -> !torch.vtensor<[1,4,6,6],si64>
+func.func @convolution_i8_to_i64_bias(%x: !torch.vtensor<[1,3,8,8],si8>, %w: !torch.vtensor<[4,3,3,3],si8>, %bias: !torch.vtensor<[4],si64>) -> !torch.vtensor<[1,4,6,6],si64> {
+  %int0 = torch.constant.int 0
+  %int1 = torch.constant.int 1
+  %stride = torch.prim.ListConstruct %int1, %int1 : (!torch.int, !torch.int) -> !torch.list<int>
+  %padding = torch.prim.ListConstruct %int0, %int0 : (!torch.int, !torch.int) -> !torch.list<int>
+  %false = torch.constant.bool false
+  %0 = "fxc.out_dtype"(%x, %w, %bias, %stride, %padding, %stride, %false, %padding, %int1) {op = "aten.convolution.default", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0>, out_dtype = si64} : (!torch.vtensor<[1,3,8,8],si8>, !torch.vtensor<[4,3,3,3],si8>, !torch.vtensor<[4],si64>, !torch.list<int>, !torch.list<int>, !torch.list<int>, !torch.bool, !torch.list<int>, !torch.int) -> !torch.vtensor<[1,4,6,6],si64>
+  return %0 : !torch.vtensor<[1,4,6,6],si64>
 }
 
 // mul.Tensor: both operands cast to the promoted int32 (uint8 zero-extends).

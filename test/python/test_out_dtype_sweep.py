@@ -67,7 +67,7 @@ def name(dt):
 MM_DTYPES = [
     (i8, i8, i32), (u8, u8, i32), (u8, i8, i32), (i8, u8, i32), (i8, i8, i64), (i8, i8, i16),
     (i16, i16, i32), (i32, i32, i64), (i32, i32, i32), (i8, i8, i8), (u8, u8, u8), (i8, i8, u8),
-    (i8, i8, b), (u8, u8, b), (i64, i64, i32),
+    (i8, i8, b), (u8, u8, b), (i64, i64, i32), (b, i8, i8), (b, b, u8),
     (i16, i8, i32), (b, i8, i32), (b, b, i32), (i8, i8, f32), (u8, i8, f64), (f32, f32, i32),
     (f16, f16, f16), (f32, f32, f16), (bf16, bf16, f32), (f64, f64, f32), (i64, f32, i64),
 ]
@@ -103,13 +103,14 @@ case("linear", "i64_bias_wraps", aten.linear.default, i32, t((4, 7), i8), t((3, 
 # -- conv2d / convolution ----------------------------------------------------
 S, P, D = [1, 1], [0, 0], [1, 1]
 CONV2D = [(i8, i8, i32), (u8, u8, i32), (u8, i8, i32), (i8, i8, i16), (i8, i8, i64), (i16, i16, i32),
-          (i8, i8, f32), (f32, f32, i32), (i32, i32, i32), (b, i8, i32), (i8, i8, i8)]
+          (i8, i8, f32), (f32, f32, i32), (i32, i32, i32), (b, i8, i32), (i8, i8, i8), (u8, u8, u8), (b, i8, i8)]
 for a, c, o in CONV2D:
     case("conv2d", f"{name(a)}x{name(c)}->{name(o)}", aten.conv2d.default, o, t((2, 3, 7, 6), a, small=a == f32), t((4, 3, 3, 2), c, small=c == f32))
 case("conv2d", "bias_stride_groups", aten.conv2d.default, i32,
      t((1, 4, 9, 10), i8), t((6, 2, 3, 3), i8), t((6,), i8), [2, 1], P, D, 2)
 case("conv2d", "f32_dilation_to_i32", aten.conv2d.default, i32,
      t((1, 2, 9, 8), f32), t((3, 2, 3, 2), f32), None, S, P, [2, 3])
+case("conv2d", "i8_to_i64_bias", aten.conv2d.default, i64, t((1, 2, 5, 5), i8), t((3, 2, 3, 3), i8), t((3,), i8))
 case("conv2d", "padding", aten.conv2d.default, i32, t((1, 2, 5, 5), i8), t((3, 2, 3, 3), i8), None, S, [1, 2])
 case("conv2d", "unbatched", aten.conv2d.default, i32, t((3, 6, 5), i8), t((2, 3, 3, 3), i8))
 case("conv2d", "unbatched_u8_padding", aten.conv2d.default, i16, t((3, 6, 5), u8), t((2, 3, 3, 3), u8), None, S, [1, 1])
