@@ -71,6 +71,8 @@ class CpuBackend(Backend):
                     "convert-scf-to-cf",
                     "expand-strided-metadata",
                     "lower-affine",
+                    # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
+                    "func.func(arith-expand{include-bf16=true})",
                     "convert-vector-to-llvm",
                     "finalize-memref-to-llvm",
                     "convert-to-llvm",

@@ -21,6 +21,7 @@ from torch_mlir.execution_engine import ExecutionEngine
 
 from fxc.backends.cpu.descriptors import descriptor_class, make_descriptor
 from fxc.backends.cpu.host import HostRuntime
+from fxc.errors import CompileError
 from fxc.frontend.capture import TensorSpec
 
 
@@ -36,7 +37,10 @@ class JitFunction:
         self.host.register(self._engine)
         fn_addr = self._engine.raw_lookup(f"_mlir_ciface_{program.entry}")
         if not fn_addr:
-            raise RuntimeError(f"compiled module has no entry function '{program.entry}'")
+            raise CompileError(
+                f"the JIT could not link '{program.entry}': a symbol the compiled code calls is missing "
+                "(LLVM printed 'JIT session error: Symbols not found: [...]' above)"
+            )
         self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(fn_addr)
         specs = self._in_specs + self._out_specs
         self._descs = [make_descriptor(s.shape) for s in specs]
