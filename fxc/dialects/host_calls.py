@@ -24,6 +24,10 @@ argument of its schema, in order:
   ``as_strided`` view of it, with ``slice = [dim, start, end]`` that slice;
 * an array of ``base`` entries: a mutable list of tensors.
 
+``fxc.dtypes`` (added by fxc-lower-effects) lists the PyTorch dtypes of the
+tensor operands then results (``"si8"``, ``"ui8"``, ``"f32"``...): the
+backend's builtin types are signless, so int8 and uint8 look alike there.
+
 ``fxc.bases`` (optional) lists the operands the op mutates.  The host runs the
 op as PyTorch's ``auto_functionalized_v2`` does: on copies of those bases,
 with each mutable argument regenerated as its view of its copy.  The call's

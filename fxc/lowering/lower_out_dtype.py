@@ -220,6 +220,11 @@ def _finish(op, rewriter, value: ir.Value, eager_dtype: torch.dtype) -> bool:
     computed = torch_dtype(_asm(value))
     if _int_bits(computed) and _int_bits(eager_dtype) and _int_bits(computed) > _int_bits(eager_dtype):
         value = _Torch.cast(value, eager_dtype)
+    if computed.is_floating_point and (_int_bits(out_dtype) or 64) < 32:
+        # Eager casts a float to an 8/16-bit integer through int64, wrapping
+        # (200.0 -> int8 is -56); torch-mlir converts directly (fptosi to i8,
+        # undefined out of range, so 200.0 -> uint8 too).
+        value = _Torch.cast(value, torch.int64)
     rewriter.replace_op(op, [_Torch.cast(value, out_dtype)])
     return True
 
@@ -392,6 +397,12 @@ class Generic:
         result = computed
         if fxc_d.wrapped_op_name(op) in _CONTRACTIONS and _int_bits(computed) == 8:
             result = torch.int32  # see _wide_enough
+        if computed.is_floating_point and not promote.is_floating_point:
+            # True division of integers: eager converts each operand to the
+            # float type and divides.  Converting here (aten.to.dtype knows
+            # unsigned types) rather than inside the division, which
+            # torch-mlir lowers with a signed conversion (uint8 200 -> -56.0).
+            promote = computed
         with op.location, ir.InsertionPoint(op):
             operands: List[ir.Value] = [_Torch.cast(a, promote) if _asm(a) else a for a in op.operands]
             value = _Torch.op(torch_op_name(op), operands, vtensor_type(_out(op)[0], dtype_asm(result)))

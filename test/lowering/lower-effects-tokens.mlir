@@ -3,8 +3,8 @@
 // Unlifted tokens: fxc.make_token / fxc.sink_tokens disappear and the
 // effects stay calls, in token order.
 
-// CHECK-DAG: func.func private @[[A:fxc_host_[0-9]+]]() attributes {fxc.args = [{value = "a"}], fxc.op = "aten._print.default", llvm.emit_c_interface}
-// CHECK-DAG: func.func private @[[B:fxc_host_[0-9]+]]() attributes {fxc.args = [{value = "b"}], fxc.op = "aten._print.default", llvm.emit_c_interface}
+// CHECK-DAG: func.func private @[[A:fxc_host_[0-9]+]]() attributes {fxc.args = [{value = "a"}], fxc.dtypes = [], fxc.op = "aten._print.default", llvm.emit_c_interface}
+// CHECK-DAG: func.func private @[[B:fxc_host_[0-9]+]]() attributes {fxc.args = [{value = "b"}], fxc.dtypes = [], fxc.op = "aten._print.default", llvm.emit_c_interface}
 // CHECK-LABEL: func.func @unlifted(
 // CHECK-SAME: %{{.*}}: !torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32>
 // CHECK-NOT: fxc.
@@ -28,7 +28,7 @@ func.func @unlifted(%x: !torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32> {
 // fxc.object; the host call refers to the object by that name.  Constant
 // lists and None become attributes too.
 
-// CHECK: func.func private @fxc_host_0(!torch.vtensor<[2,3],f32>) -> !torch.vtensor<[2,3],f32> attributes {fxc.args = [{object = "attr"}, {tensor = 0 : i64}], fxc.op = "_TorchScriptTesting.takes_foo.default", llvm.emit_c_interface}
+// CHECK: func.func private @fxc_host_0(!torch.vtensor<[2,3],f32>) -> !torch.vtensor<[2,3],f32> attributes {fxc.args = [{object = "attr"}, {tensor = 0 : i64}], fxc.dtypes = ["f32", "f32"], fxc.op = "_TorchScriptTesting.takes_foo.default", llvm.emit_c_interface}
 // CHECK-LABEL: func.func @torchbind(
 // CHECK: %[[R:.*]] = call @fxc_host_0(%arg0) : (!torch.vtensor<[2,3],f32>) -> !torch.vtensor<[2,3],f32>
 // CHECK: return %[[R]]
@@ -40,7 +40,7 @@ func.func @torchbind(%t: !fxc.token, %x: !torch.vtensor<[2,3],f32>) -> (!fxc.tok
 
 // -----
 
-// CHECK: func.func private @fxc_host_0() attributes {fxc.args = [{value = [1, 2]}, {value}, {value = 2.500000e+00 : f64}, {value = true}], fxc.op = "mylib.consts.default", llvm.emit_c_interface}
+// CHECK: func.func private @fxc_host_0() attributes {fxc.args = [{value = [1, 2]}, {value}, {value = 2.500000e+00 : f64}, {value = true}], fxc.dtypes = [], fxc.op = "mylib.consts.default", llvm.emit_c_interface}
 func.func @constants(%t: !fxc.token) -> !fxc.token {
   %int1 = torch.constant.int 1
   %int2 = torch.constant.int 2

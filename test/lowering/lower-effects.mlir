@@ -3,9 +3,9 @@
 // Each effect becomes a call to its own host-runtime declaration, in token
 // order; tokens leave the signature.
 
-// CHECK-DAG: func.func private @fxc_host_0() attributes {fxc.args = [{value = "moo"}], fxc.op = "aten._print.default", llvm.emit_c_interface}
-// CHECK-DAG: func.func private @fxc_host_1(!torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32> attributes {fxc.args = [{tensor = 0 : i64}, {value = "x"}], fxc.op = "mylib.record.default", llvm.emit_c_interface}
-// CHECK-DAG: func.func private @fxc_host_2() attributes {fxc.args = [{value = "cow"}], fxc.op = "aten._print.default", llvm.emit_c_interface}
+// CHECK-DAG: func.func private @fxc_host_0() attributes {fxc.args = [{value = "moo"}], fxc.dtypes = [], fxc.op = "aten._print.default", llvm.emit_c_interface}
+// CHECK-DAG: func.func private @fxc_host_1(!torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32> attributes {fxc.args = [{tensor = 0 : i64}, {value = "x"}], fxc.dtypes = ["f32", "f32"], fxc.op = "mylib.record.default", llvm.emit_c_interface}
+// CHECK-DAG: func.func private @fxc_host_2() attributes {fxc.args = [{value = "cow"}], fxc.dtypes = [], fxc.op = "aten._print.default", llvm.emit_c_interface}
 // CHECK-LABEL: func.func @main(
 // CHECK-SAME: %[[X:.*]]: !torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32>
 // CHECK-NOT: fxc.

@@ -237,21 +237,31 @@ func.func @mul_scalar(%a: !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si3
   return %0 : !torch.vtensor<[4,5],si32>
 }
 
-// div.Tensor is true division: int32 operands, a float32 quotient, then int32.
+// div.Tensor is true division: eager converts the integer operands to
+// float32 and divides.  fxc converts with aten.to.dtype (zero-extending the
+// uint8 operand), not inside the division, which torch-mlir would lower with
+// a signed conversion.
 // CHECK-LABEL: func.func @div_tensor(
-// CHECK: %[[D:.*]] = torch.aten.div.Tensor %{{.*}}, %{{.*}} : !torch.vtensor<[4,5],si32>, !torch.vtensor<[4,5],si32> -> !torch.vtensor<[4,5],f32>
+// CHECK-SAME: %[[A:[a-z0-9]+]]: !torch.vtensor<[4,5],ui8>, %[[B:[a-z0-9]+]]: !torch.vtensor<[4,5],si8>)
+// CHECK-DAG: %[[AF:.*]] = torch.aten.to.dtype %[[A]], {{.*}} -> !torch.vtensor<[4,5],f32>
+// CHECK-DAG: %[[BF:.*]] = torch.aten.to.dtype %[[B]], {{.*}} -> !torch.vtensor<[4,5],f32>
+// CHECK: %[[D:.*]] = torch.aten.div.Tensor %[[AF]], %[[BF]] : !torch.vtensor<[4,5],f32>, !torch.vtensor<[4,5],f32> -> !torch.vtensor<[4,5],f32>
 // CHECK: torch.aten.to.dtype %[[D]], {{.*}} -> !torch.vtensor<[4,5],si32>
-func.func @div_tensor(%a: !torch.vtensor<[4,5],si8>, %b: !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si32> {
-  %0 = "fxc.out_dtype"(%a, %b) {op = "aten.div.Tensor", operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>, out_dtype = si32} : (!torch.vtensor<[4,5],si8>, !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si32>
+func.func @div_tensor(%a: !torch.vtensor<[4,5],ui8>, %b: !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si32> {
+  %0 = "fxc.out_dtype"(%a, %b) {op = "aten.div.Tensor", operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>, out_dtype = si32} : (!torch.vtensor<[4,5],ui8>, !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si32>
   return %0 : !torch.vtensor<[4,5],si32>
 }
 
-// div.Scalar with an int scalar into int16.
+// div.Scalar into int16: a float result reaches an 8/16-bit integer through
+// int64, wrapping as eager does (torch-mlir would convert directly, undefined
+// out of range).
 // CHECK-LABEL: func.func @div_scalar(
 // CHECK: %[[S:.*]] = torch.constant.int 3
-// CHECK: %[[A16:.*]] = torch.aten.to.dtype %{{.*}} : !torch.vtensor<[4,5],si8>, {{.*}} -> !torch.vtensor<[4,5],si16>
-// CHECK: %[[D:.*]] = torch.aten.div.Scalar %[[A16]], %[[S]] : !torch.vtensor<[4,5],si16>, !torch.int -> !torch.vtensor<[4,5],f32>
-// CHECK: torch.aten.to.dtype %[[D]], {{.*}} -> !torch.vtensor<[4,5],si16>
+// CHECK: %[[AF:.*]] = torch.aten.to.dtype %{{.*}} : !torch.vtensor<[4,5],si8>, {{.*}} -> !torch.vtensor<[4,5],f32>
+// CHECK: %[[D:.*]] = torch.aten.div.Scalar %[[AF]], %[[S]] : !torch.vtensor<[4,5],f32>, !torch.int -> !torch.vtensor<[4,5],f32>
+// CHECK: %[[W:.*]] = torch.aten.to.dtype %[[D]], {{.*}} -> !torch.vtensor<[4,5],si64>
+// CHECK: %[[R:.*]] = torch.aten.to.dtype %[[W]], {{.*}} -> !torch.vtensor<[4,5],si16>
+// CHECK-NEXT: return %[[R]]
 func.func @div_scalar(%a: !torch.vtensor<[4,5],si8>) -> !torch.vtensor<[4,5],si16> {
   %s = torch.constant.int 3
   %0 = "fxc.out_dtype"(%a, %s) {op = "aten.div.Scalar", operandSegmentSizes = array<i32: 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>, out_dtype = si16} : (!torch.vtensor<[4,5],si8>, !torch.int) -> !torch.vtensor<[4,5],si16>

@@ -69,7 +69,7 @@ MM_DTYPES = [
     (i16, i16, i32), (i32, i32, i64), (i32, i32, i32), (i8, i8, i8), (u8, u8, u8), (i8, i8, u8),
     (i8, i8, b), (u8, u8, b), (i64, i64, i32), (b, i8, i8), (b, b, u8),
     (i16, i8, i32), (b, i8, i32), (b, b, i32), (i8, i8, f32), (u8, i8, f64), (f32, f32, i32),
-    (f16, f16, f16), (f32, f32, f16), (bf16, bf16, f32), (f64, f64, f32), (i64, f32, i64),
+    (f16, f16, f16), (f32, f32, f16), (bf16, bf16, f32), (f32, f32, bf16), (f64, f64, f32), (i64, f32, i64),
 ]
 MM_SHAPES = [(1, 1, 1), (5, 7, 3), (17, 33, 9), (1, 64, 1), (64, 1, 16), (3, 129, 2)]
 for (a, c, o), (m, k, n) in zip(MM_DTYPES, itertools.cycle(MM_SHAPES)):
@@ -143,13 +143,21 @@ case("conv_no_eager_kernel", "u8_transposed_groups", aten.convolution.default, i
 
 # -- elementwise -------------------------------------------------------------
 ELEMENTWISE = [(i8, i8, i32), (u8, i8, i32), (u8, u8, i16), (i8, i8, i8), (b, b, i32), (b, b, b), (i32, i32, i32),
-               (i64, i8, i32), (f32, i8, i32), (i8, f16, f32), (bf16, bf16, f32), (f16, f16, f16), (f64, i32, i64)]
+               (i64, i8, i32), (f32, i8, i32), (i8, f16, f32), (bf16, bf16, f32), (f16, f16, f16), (f64, i32, i64),
+               (bf16, bf16, bf16), (i8, u8, bf16)]
 SHAPES = [((4, 5), (4, 5)), ((4, 5), (5,)), ((3, 1), (1, 6)), ((1,), ()), ((17, 3), (17, 3))]
 for (a, c, o), (sa, sc) in zip(ELEMENTWISE, itertools.cycle(SHAPES)):
     case("mul_tensor", f"{name(a)}x{name(c)}->{name(o)}", aten.mul.Tensor, o, t(sa, a, small=True), t(sc, c, small=True))
     if o not in (b, i8):  # div is true division: keep the quotients in range
         case("div_tensor", f"{name(a)}/{name(c)}->{name(o)}", aten.div.Tensor, o,
              t(sa, a, small=True), t(sc, c, small=True, nonzero=True))
+# uint8 over its whole range through true division (unsigned conversion), and
+# float results out of an 8/16-bit out dtype's range (eager wraps them).
+case("div_tensor", "u8_full_range/i8->i32", aten.div.Tensor, i32, t((8, 9), u8), t((8, 9), i8, nonzero=True))
+case("div_scalar", "u8_full_range/3->u8", aten.div.Scalar, u8, t((8, 9), u8), 3)
+case("mul_scalar", "f32*2.5->i8_wraps", aten.mul.Scalar, i8, t((6, 7), f32), 2.5)
+case("mul_scalar", "f32*-3->u8_wraps", aten.mul.Scalar, u8, t((6, 7), f32), -3)
+case("mul_scalar", "f32*700.5->i16_wraps", aten.mul.Scalar, i16, t((6, 7), f32), 700.5)
 # A 0-dim tensor promotes like a scalar: int8 tensor x 0-dim float32 -> float32.
 case("mul_tensor", "0dim_f32_other", aten.mul.Tensor, i32, t((4, 5), i8), torch.tensor(2.5))
 SCALARS = [(i8, 3, i32), (i8, 2.5, i32), (u8, 3, i32), (u8, True, i16), (b, 2, i32), (b, 1.5, i32), (i32, 7, i64),
@@ -161,12 +169,10 @@ for a, s, o in SCALARS:
 
 # -- cases the CPU backend cannot run yet (not out_dtype's lowering) ---------
 BACKEND_GAPS = {
-    "backend_f64_to_f16": "the JIT does not resolve __truncdfhf2 (libgcc_s) for f64 -> f16",
-    "backend_bf16": "the JIT has no __truncsfbf2 / __truncdfbf2 for f32/f64 -> bf16",
+    "backend_f64_to_half": "the JIT resolves neither __truncdfhf2 (in libgcc_s) nor __truncdfbf2 (f64 -> f16/bf16)",
 }
-case("backend_f64_to_f16", "mm_f64->f16", aten.mm.default, f16, t((3, 4), f64), t((4, 2), f64))
-case("backend_bf16", "mm_f32->bf16", aten.mm.default, bf16, t((3, 4), f32), t((4, 2), f32))
-case("backend_bf16", "mul_bf16", aten.mul.Tensor, bf16, t((3, 4), bf16), t((3, 4), bf16))
+case("backend_f64_to_half", "mm_f64->f16", aten.mm.default, f16, t((3, 4), f64), t((4, 2), f64))
+case("backend_f64_to_half", "mm_f64->bf16", aten.mm.default, bf16, t((3, 4), f64), t((4, 2), f64))
 
 
 #: Backend options per group (default: the CPU backend's): the int8 mm cases

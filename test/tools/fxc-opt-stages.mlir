@@ -5,7 +5,7 @@
 // module goes to linalg (the effect becomes an ordered host call, the int8
 // out_dtype matmul one mixed-precision linalg.matmul) and on to LLVM.
 
-// CHECK: func.func private @fxc_host_0() attributes {fxc.args = [{value = "moo"}], fxc.op = "aten._print.default", llvm.emit_c_interface}
+// CHECK: func.func private @fxc_host_0() attributes {fxc.args = [{value = "moo"}], fxc.dtypes = [], fxc.op = "aten._print.default", llvm.emit_c_interface}
 // CHECK-LABEL: func.func @main(
 // CHECK-SAME: %[[X:.*]]: tensor<4x8xi8>, %[[W:.*]]: tensor<8x2xi8>) -> tensor<4x2xi32>
 // CHECK-NOT: arith.extsi
