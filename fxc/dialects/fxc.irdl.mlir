@@ -54,7 +54,9 @@ irdl.dialect @fxc {
   //   Verifier (IRDL): one !fxc.token in, one !fxc.token out, segment sizes.
   //   Verifier (fxc-verify): `op` names a registered PyTorch operator whose
   //   schema takes as many arguments as there are used slots; slots are
-  //   filled without gaps; results are not aliases of arguments.
+  //   filled without gaps; the op neither mutates nor aliases its arguments;
+  //   it returns at least as many tensors as there are result slots; each
+  //   token is used at most once.
   irdl.operation @with_effects {
     %tok = irdl.base @fxc::@token
     %str = irdl.base "#builtin.string"
@@ -86,9 +88,11 @@ irdl.dialect @fxc {
   //   Verifier (IRDL): exactly one result; `op` is a string, `out_dtype` a
   //   type.  (The result is not constrained to !torch.vtensor here because
   //   `torch-mlir-opt --irdl-file` loads this file before the torch dialect.)
-  //   Verifier (fxc-verify): the result is a !torch.vtensor; `op` names a functional PyTorch operator with one
-  //   tensor result; the result's element type equals `out_dtype`; slots are
-  //   filled without gaps and match the schema's argument count.
+  //   Verifier (fxc-verify): the result is a !torch.vtensor; `op` names a
+  //   functional PyTorch operator with one tensor result; `out_dtype` is a
+  //   PyTorch dtype and equals the result's element type; slots are filled
+  //   without gaps, match the schema's argument count, and hold tensors
+  //   exactly where the schema takes tensors.
   irdl.operation @out_dtype {
     %res = irdl.any
     %str = irdl.base "#builtin.string"
