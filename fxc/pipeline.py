@@ -19,7 +19,6 @@ from torch_mlir import ir
 
 from fxc import _mlir_compat, config
 from fxc.errors import CompileError, from_mlir_error
-from fxc.lowering import python_passes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +104,10 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
 
 
 def _run(context, module, passes) -> None:
+    # Imported here: fxc.lowering's CPU kernel pass imports the CPU backend,
+    # whose stage table imports this module.
+    from fxc.lowering import python_passes
+
     pm = _mlir_compat.build_pass_manager(context, passes, python_passes())
     _mlir_compat.run_pass_manager(pm, module)
 

@@ -16,7 +16,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import bufferization, func, memref
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 
 def _memref_of(t: ir.Type) -> ir.Type:

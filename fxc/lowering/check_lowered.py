@@ -8,7 +8,7 @@ the first such op and the user's source line instead.
 from __future__ import annotations
 
 from fxc._mlir_compat import walk
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 _LEFTOVER_DIALECTS = ("torch.", "torch_c.", "fxc.")
 _OPERAND_ONLY = ("torch.constant.", "torch.prim.ListConstruct", "torch_c.")

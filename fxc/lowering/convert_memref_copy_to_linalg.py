@@ -14,7 +14,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 
 def _contiguous(t: ir.Type) -> bool:

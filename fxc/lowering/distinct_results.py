@@ -14,7 +14,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, tensor
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering.pass_base import ModulePass, public_funcs
+from fxc.lowering._pass_base import ModulePass, public_funcs
 
 
 class DistinctResults(ModulePass):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
-from fxc.lowering.pass_base import ModulePass, public_funcs
+from fxc.lowering._pass_base import ModulePass, public_funcs
 
 
 class EmitCInterface(ModulePass):

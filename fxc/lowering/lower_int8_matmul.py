@@ -4,7 +4,7 @@ Runs on bufferized IR (the CPU backend's ``llvm`` stage, before
 ``convert-linalg-to-loops``).  Each ``linalg.matmul`` with two 8-bit inputs
 (both ``cast_signed`` or both ``cast_unsigned``) and an i32 output, default
 indexing maps, and rows of unit stride becomes a ``func.call`` of the
-micro-kernel driver in :mod:`fxc.lowering.int8_microkernel` (added to the
+micro-kernel driver in :mod:`fxc.backends.cpu.int8_microkernel` (added to the
 module once), on operands cast to dynamic strided memrefs:
 
 * ``@fxc_i8mm_s8(A, B, C)`` packs A and B per call;
@@ -23,8 +23,8 @@ from torch_mlir import ir
 from torch_mlir.dialects import func, memref
 
 from fxc._mlir_compat import ops_named, parse_module
-from fxc.lowering import int8_microkernel as mk
-from fxc.lowering.pass_base import ModulePass
+from fxc.backends.cpu import int8_microkernel as mk
+from fxc.lowering._pass_base import ModulePass
 
 _DEFAULT_MAPS = (
     "[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "

@@ -46,7 +46,7 @@ from fxc.dialects.torch_types import (
     vtensor_type,
 )
 from fxc.lowering.lower_effects import constant_value
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 #: Integer element types the mixed-precision patterns accept, with widths.
 _INT_WIDTH = {"si8": 8, "ui8": 8, "si16": 16, "si32": 32, "si64": 64}

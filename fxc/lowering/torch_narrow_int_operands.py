@@ -24,7 +24,7 @@ from torch_mlir import ir
 
 from fxc._mlir_compat import walk
 from fxc.dialects.torch_types import SCALAR_TYPE_INDEX, torch_dtype, vtensor_parts, vtensor_type
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 _NARROW = {"si8": (8, True), "ui8": (8, False)}
 _INTS = ("si8", "ui8", "si16", "si32", "si64")

@@ -21,7 +21,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
 from fxc._mlir_compat import walk
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 _UNSIGNED = "#linalg.type_fn<cast_unsigned>"
 _BUILDERS = {

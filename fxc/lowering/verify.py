@@ -31,7 +31,7 @@ from torch_mlir import ir
 from fxc._mlir_compat import walk
 from fxc.dialects import fxc as fxc_d
 from fxc.dialects.torch_types import MLIR_ASM_TO_TORCH_DTYPE, resolve_overload
-from fxc.lowering.pass_base import ModulePass
+from fxc.lowering._pass_base import ModulePass
 
 
 def _segments(op, attr):
