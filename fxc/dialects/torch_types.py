@@ -71,3 +71,46 @@ SCALAR_TYPE_INDEX = {
     torch.float16: 5, torch.float32: 6, torch.float64: 7, torch.bool: 11,
     torch.bfloat16: 15,
 }
+
+
+class TorchBuilder:
+    """Creates torch-dialect ops at the current insertion point and location."""
+
+    @staticmethod
+    def op(name: str, operands, result_type: ir.Type) -> ir.Value:
+        return ir.Operation.create(name, results=[result_type], operands=list(operands)).result
+
+    @staticmethod
+    def int(v: int) -> ir.Value:
+        attr = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), v)
+        return ir.Operation.create("torch.constant.int", results=[ir.Type.parse("!torch.int")], attributes={"value": attr}).result
+
+    @staticmethod
+    def bool(v: bool) -> ir.Value:
+        return ir.Operation.create(
+            "torch.constant.bool", results=[ir.Type.parse("!torch.bool")], attributes={"value": ir.BoolAttr.get(v)}
+        ).result
+
+    @staticmethod
+    def none() -> ir.Value:
+        return ir.Operation.create("torch.constant.none", results=[ir.Type.parse("!torch.none")]).result
+
+    @classmethod
+    def int_list(cls, values) -> ir.Value:
+        return cls.op("torch.prim.ListConstruct", [cls.int(v) for v in values], ir.Type.parse("!torch.list<int>"))
+
+    @classmethod
+    def cast(cls, value: ir.Value, dtype: torch.dtype) -> ir.Value:
+        """``value`` as ``dtype`` (``aten.to.dtype``); itself if it already is."""
+        dims, asm = vtensor_parts(value.type)
+        if torch_dtype(asm) == dtype:
+            return value
+        return cls.op(
+            "torch.aten.to.dtype",
+            [value, cls.int(SCALAR_TYPE_INDEX[dtype]), cls.bool(False), cls.bool(False), cls.none()],
+            vtensor_type(dims, dtype_asm(dtype)),
+        )
+
+    @classmethod
+    def view(cls, value: ir.Value, shape) -> ir.Value:
+        return cls.op("torch.aten.view", [value, cls.int_list(shape)], vtensor_type(shape, vtensor_parts(value.type)[1]))

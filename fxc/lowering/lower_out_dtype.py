@@ -38,7 +38,7 @@ from torch_mlir import ir
 from fxc._mlir_compat import apply_patterns, walk
 from fxc.dialects import fxc as fxc_d
 from fxc.dialects.torch_types import (
-    SCALAR_TYPE_INDEX,
+    TorchBuilder,
     dtype_asm,
     resolve_overload,
     torch_dtype,
@@ -147,49 +147,6 @@ def _wide_enough(width: int) -> int:
 
 
 # -- building torch ops ------------------------------------------------------
-class _Torch:
-    """Creates torch-dialect ops at the current insertion point and location."""
-
-    @staticmethod
-    def op(name: str, operands, result_type: ir.Type) -> ir.Value:
-        return ir.Operation.create(name, results=[result_type], operands=list(operands)).result
-
-    @staticmethod
-    def int(v: int) -> ir.Value:
-        attr = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), v)
-        return ir.Operation.create("torch.constant.int", results=[ir.Type.parse("!torch.int")], attributes={"value": attr}).result
-
-    @staticmethod
-    def bool(v: bool) -> ir.Value:
-        return ir.Operation.create(
-            "torch.constant.bool", results=[ir.Type.parse("!torch.bool")], attributes={"value": ir.BoolAttr.get(v)}
-        ).result
-
-    @staticmethod
-    def none() -> ir.Value:
-        return ir.Operation.create("torch.constant.none", results=[ir.Type.parse("!torch.none")]).result
-
-    @classmethod
-    def int_list(cls, values) -> ir.Value:
-        return cls.op("torch.prim.ListConstruct", [cls.int(v) for v in values], ir.Type.parse("!torch.list<int>"))
-
-    @classmethod
-    def cast(cls, value: ir.Value, dtype: torch.dtype) -> ir.Value:
-        """``value`` as ``dtype`` (``aten.to.dtype``); itself if it already is."""
-        dims, asm = vtensor_parts(value.type)
-        if torch_dtype(asm) == dtype:
-            return value
-        return cls.op(
-            "torch.aten.to.dtype",
-            [value, cls.int(SCALAR_TYPE_INDEX[dtype]), cls.bool(False), cls.bool(False), cls.none()],
-            vtensor_type(dims, dtype_asm(dtype)),
-        )
-
-    @classmethod
-    def view(cls, value: ir.Value, shape) -> ir.Value:
-        return cls.op("torch.aten.view", [value, cls.int_list(shape)], vtensor_type(shape, _asm(value)))
-
-
 def torch_op_name(op: ir.Operation) -> str:
     """The torch-mlir op for the overload an fxc op wraps: ``torch.aten.mul.Scalar``."""
     overload = resolve_overload(fxc_d.wrapped_op_name(op))
@@ -219,13 +176,13 @@ def _finish(op, rewriter, value: ir.Value, eager_dtype: torch.dtype) -> bool:
     out_dtype = _out(op)[1]
     computed = torch_dtype(_asm(value))
     if _int_bits(computed) and _int_bits(eager_dtype) and _int_bits(computed) > _int_bits(eager_dtype):
-        value = _Torch.cast(value, eager_dtype)
+        value = TorchBuilder.cast(value, eager_dtype)
     if computed.is_floating_point and (_int_bits(out_dtype) or 64) < 32:
         # Eager casts a float to an 8/16-bit integer through int64, wrapping
         # (200.0 -> int8 is -56); torch-mlir converts directly (fptosi to i8,
         # undefined out of range, so 200.0 -> uint8 too).
-        value = _Torch.cast(value, torch.int64)
-    rewriter.replace_op(op, [_Torch.cast(value, out_dtype)])
+        value = TorchBuilder.cast(value, torch.int64)
+    rewriter.replace_op(op, [TorchBuilder.cast(value, out_dtype)])
     return True
 
 
@@ -257,7 +214,7 @@ class IntMatmul:
         if acc is None:
             return False
         with op.location, ir.InsertionPoint(op):
-            value = _Torch.op("torch.aten.mm", [lhs, rhs], vtensor_type(_out(op)[0], dtype_asm(acc)))
+            value = TorchBuilder.op("torch.aten.mm", [lhs, rhs], vtensor_type(_out(op)[0], dtype_asm(acc)))
             return _finish(op, rewriter, value, promote)
 
 
@@ -292,13 +249,13 @@ class IntLinear:
         for d in x_dims[:-1]:
             m *= d
         with op.location, ir.InsertionPoint(op):
-            x2 = x if len(x_dims) == 2 else _Torch.view(x, [m, k])
-            wt = _Torch.op("torch.aten.transpose.int", [w, _Torch.int(0), _Torch.int(1)], vtensor_type([k, n], w_asm))
-            y = _Torch.op("torch.aten.mm", [x2, wt], vtensor_type([m, n], p_asm))
+            x2 = x if len(x_dims) == 2 else TorchBuilder.view(x, [m, k])
+            wt = TorchBuilder.op("torch.aten.transpose.int", [w, TorchBuilder.int(0), TorchBuilder.int(1)], vtensor_type([k, n], w_asm))
+            y = TorchBuilder.op("torch.aten.mm", [x2, wt], vtensor_type([m, n], p_asm))
             if len(x_dims) != 2:
-                y = _Torch.view(y, dims)
+                y = TorchBuilder.view(y, dims)
             if not _is_none(bias):
-                y = _Torch.op("torch.aten.add.Tensor", [y, _Torch.cast(bias, acc), _Torch.int(1)], vtensor_type(dims, p_asm))
+                y = TorchBuilder.op("torch.aten.add.Tensor", [y, TorchBuilder.cast(bias, acc), TorchBuilder.int(1)], vtensor_type(dims, p_asm))
             return _finish(op, rewriter, y, promote)
 
 
@@ -332,10 +289,10 @@ class IntConvolution:
         with op.location, ir.InsertionPoint(op):
             if name == "aten.conv2d.default":
                 x, w, bias, stride, padding, dilation, groups = args
-                args = [x, w, bias, stride, padding, dilation, _Torch.bool(False), _Torch.int_list([0, 0]), groups]
+                args = [x, w, bias, stride, padding, dilation, TorchBuilder.bool(False), TorchBuilder.int_list([0, 0]), groups]
             if not _is_none(args[2]):
-                args[2] = _Torch.cast(args[2], acc)
-            value = _Torch.op("torch.aten.convolution", args, vtensor_type(dims, dtype_asm(acc)))
+                args[2] = TorchBuilder.cast(args[2], acc)
+            value = TorchBuilder.op("torch.aten.convolution", args, vtensor_type(dims, dtype_asm(acc)))
             return _finish(op, rewriter, value, promote)
 
     @staticmethod
@@ -380,9 +337,9 @@ class UnbatchedConv2d:
         out_type = ir.TypeAttr(op.attributes["out_dtype"]).value
         with op.location, ir.InsertionPoint(op):
             batched = fxc_d.out_dtype(
-                "aten.conv2d.default", out_type, [_Torch.view(x, [1, *x_dims]), *rest], vtensor_type([1, *dims], out_asm)
+                "aten.conv2d.default", out_type, [TorchBuilder.view(x, [1, *x_dims]), *rest], vtensor_type([1, *dims], out_asm)
             )
-            rewriter.replace_op(op, [_Torch.view(batched, dims)])
+            rewriter.replace_op(op, [TorchBuilder.view(batched, dims)])
         return True
 
 
@@ -404,8 +361,8 @@ class Generic:
             # torch-mlir lowers with a signed conversion (uint8 200 -> -56.0).
             promote = computed
         with op.location, ir.InsertionPoint(op):
-            operands: List[ir.Value] = [_Torch.cast(a, promote) if _asm(a) else a for a in op.operands]
-            value = _Torch.op(torch_op_name(op), operands, vtensor_type(_out(op)[0], dtype_asm(result)))
+            operands: List[ir.Value] = [TorchBuilder.cast(a, promote) if _asm(a) else a for a in op.operands]
+            value = TorchBuilder.op(torch_op_name(op), operands, vtensor_type(_out(op)[0], dtype_asm(result)))
             return _finish(op, rewriter, value, computed)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from torch_mlir import ir
 
 from fxc._mlir_compat import walk
-from fxc.dialects.torch_types import SCALAR_TYPE_INDEX, torch_dtype, vtensor_parts, vtensor_type
+from fxc.dialects.torch_types import TorchBuilder, torch_dtype, vtensor_parts, vtensor_type
 from fxc.lowering._pass_base import ModulePass
 
 _NARROW = {"si8": (8, True), "ui8": (8, False)}
@@ -60,17 +60,6 @@ def _literal_int(value: ir.Value):
     return None
 
 
-def _to_dtype(value: ir.Value, asm: str) -> ir.Value:
-    int_t, bool_t = ir.Type.parse("!torch.int"), ir.Type.parse("!torch.bool")
-    i64 = ir.IntegerType.get_signless(64)
-    dt = ir.Operation.create("torch.constant.int", results=[int_t],
-                             attributes={"value": ir.IntegerAttr.get(i64, SCALAR_TYPE_INDEX[torch_dtype(asm)])}).result
-    false = ir.Operation.create("torch.constant.bool", results=[bool_t], attributes={"value": ir.BoolAttr.get(False)}).result
-    none = ir.Operation.create("torch.constant.none", results=[ir.Type.parse("!torch.none")]).result
-    return ir.Operation.create("torch.aten.to.dtype", results=[vtensor_type([], asm)],
-                               operands=[value, dt, false, false, none]).result
-
-
 class TorchNarrowIntOperands(ModulePass):
     name = "fxc-torch-narrow-int-operands"
     summary = "Give 8-bit integer elementwise ops scalar operands of their own dtype"
@@ -103,7 +92,7 @@ class TorchNarrowIntOperands(ModulePass):
                 if not parts or parts[0] or parts[1] == asm or parts[1] not in _INTS:
                     return
                 lit = _literal_int(other)
-                operands[1] = _literal(lit, asm) if lit is not None else _to_dtype(other, asm)
+                operands[1] = _literal(lit, asm) if lit is not None else TorchBuilder.cast(other, torch_dtype(asm))
             new = ir.Operation.create(name, results=[op.results[0].type], operands=operands)
         op.results[0].replace_all_uses_with(new.result)
         op.erase()
