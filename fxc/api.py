@@ -11,7 +11,9 @@ import torch
 import torch.utils._pytree as pytree
 
 from fxc import _mlir_compat, config
-from fxc.backends import get_backend
+from fxc.compiler.backend import get_backend
+from fxc.compiler.driver import run_stage
+from fxc.compiler.stage import IMPORT
 from fxc.errors import CompileError
 from fxc.frontend.capture import (
     TOKEN,
@@ -26,7 +28,7 @@ from fxc.frontend.capture import (
     import_program,
     unflatten_outputs,
 )
-from fxc.pipeline import COMMON_STAGES, IMPORT, run_stage
+from fxc.transforms.stages import pipeline_of
 
 __all__ = ["compile", "export", "CompiledModule", "ExportOutput", "CompileError", "stages"]
 
@@ -34,7 +36,7 @@ __all__ = ["compile", "export", "CompiledModule", "ExportOutput", "CompileError"
 def stages(target: str = "cpu") -> list:
     """Names of the stages for ``target``, in order."""
     backend = get_backend(target)
-    return [IMPORT.name] + [s.name for s in COMMON_STAGES + backend.stages(backend.Options())]
+    return [IMPORT.name] + [s.name for s in list(pipeline_of(backend, backend.Options()))]
 
 
 @dataclasses.dataclass
@@ -236,7 +238,7 @@ def compile_program(program: Program, *, target: str = "cpu", stop_after: Option
     ctx = _mlir_compat.new_context()
     module = import_program(program, ctx)
     ir_by_stage = {IMPORT.name: _mlir_compat.module_asm(module)}
-    all_stages = COMMON_STAGES + backend.stages(options)
+    all_stages = pipeline_of(backend, options)
     names = [IMPORT.name] + [s.name for s in all_stages]
     if stop_after is not None and stop_after not in names:
         raise CompileError(f"unknown stage '{stop_after}'; stages are {', '.join(names)}")

@@ -22,23 +22,28 @@ from torch_mlir import ir
 
 from fxc import _mlir_compat
 from fxc.errors import CompileError, from_mlir_error
-from fxc.lowering import python_passes
+from fxc.compiler.backend import get_backend, targets
+from fxc.compiler.passes import python_passes
+from fxc.transforms.stages import pipeline_of
 
 SPLIT_MARKER = "// -----"
 
 
 def _stage_passes(names, target):
-    from fxc.backends import get_backend
-    from fxc.pipeline import COMMON_STAGES
-
     backend = get_backend(target)
-    table = {s.name: s for s in COMMON_STAGES + backend.stages(backend.Options())}
+    table = {s.name: s for s in pipeline_of(backend, backend.Options())}
     elements = []
     for n in names:
         if n not in table:
             raise CompileError(f"unknown stage '{n}'; stages with passes: {', '.join(table)}")
         elements += list(table[n].passes)
     return elements
+
+
+def _register_all_passes() -> None:
+    """Loads every backend, so any registered pass can be named."""
+    for target in targets():
+        get_backend(target)
 
 
 def process(text: str, elements, filename: str, debuginfo: bool) -> tuple:
@@ -81,6 +86,7 @@ def _split_args(argv):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     own, pass_flags = _split_args(argv)
+    _register_all_passes()
     p = argparse.ArgumentParser(prog="fxc-opt", description=__doc__.split("\n\n")[0])
     p.add_argument("input", nargs="?", default="-")
     p.add_argument("--pass-pipeline", default=None)

@@ -9,7 +9,7 @@ import torch
 from torch._higher_order_ops.out_dtype import out_dtype
 
 import fxc
-from fxc.backends.cpu import CpuBackend
+from fxc.backends.cpu.backend import CpuBackend
 
 pytestmark = pytest.mark.skipif(
     not CpuBackend.Options().int8_microkernel, reason="the int8 micro-kernel needs an AVX2 host"

@@ -20,7 +20,7 @@ import torch
 from torch._higher_order_ops.out_dtype import out_dtype
 
 import fxc
-from fxc.backends.cpu import CpuBackend
+from fxc.backends.cpu.backend import CpuBackend
 from fxc.testing import assert_same
 
 aten = torch.ops.aten

@@ -20,7 +20,7 @@ from torch_mlir import ir
 from torch_mlir.execution_engine import ExecutionEngine
 
 from fxc.backends.cpu.descriptors import descriptor_class, make_descriptor
-from fxc.backends.cpu.host import HostRuntime
+from fxc.runtime.host import HostRuntime
 from fxc.errors import CompileError
 from fxc.frontend.capture import TensorSpec
 

@@ -28,7 +28,7 @@ from fxc._mlir_compat import ops_named
 from fxc.dialects import fxc as fxc_d
 from fxc.dialects import host_calls
 from fxc.dialects.torch_types import vtensor_parts
-from fxc.lowering._pass_base import ModulePass, funcs_with_body
+from fxc.compiler.passes import ModulePass, register, funcs_with_body
 
 HOST_PREFIX = host_calls.HOST_PREFIX
 to_attr = host_calls.to_attr
@@ -66,6 +66,7 @@ def is_tensor_type(t: ir.Type) -> bool:
     return s.startswith("!torch.vtensor") or s.startswith("tensor<")
 
 
+@register
 class LowerEffects(ModulePass):
     name = "fxc-lower-effects"
     summary = "Lower fxc.with_effects to ordered host-runtime calls and erase effect tokens"

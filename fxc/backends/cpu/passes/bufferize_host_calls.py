@@ -16,7 +16,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import bufferization, func, memref
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 
 def _memref_of(t: ir.Type) -> ir.Type:
@@ -24,6 +24,7 @@ def _memref_of(t: ir.Type) -> ir.Type:
     return ir.MemRefType.get(rt.shape, rt.element_type)
 
 
+@register
 class BufferizeHostCalls(ModulePass):
     name = "fxc-bufferize-host-calls"
     summary = "Turn tensor host-runtime calls into calls on buffers"

@@ -14,9 +14,10 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, tensor
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering._pass_base import ModulePass, public_funcs
+from fxc.compiler.passes import ModulePass, register, public_funcs
 
 
+@register
 class DistinctResults(ModulePass):
     name = "fxc-distinct-results"
     summary = "Copy results that a public function returns more than once"

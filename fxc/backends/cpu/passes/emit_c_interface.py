@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
-from fxc.lowering._pass_base import ModulePass, public_funcs
+from fxc.compiler.passes import ModulePass, register, public_funcs
 
 
+@register
 class EmitCInterface(ModulePass):
     name = "fxc-emit-c-interface"
     summary = "Mark public functions with llvm.emit_c_interface"

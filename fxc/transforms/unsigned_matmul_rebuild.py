@@ -21,7 +21,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
 from fxc._mlir_compat import walk
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 _UNSIGNED = "#linalg.type_fn<cast_unsigned>"
 _BUILDERS = {
@@ -31,6 +31,7 @@ _BUILDERS = {
 }
 
 
+@register
 class UnsignedMatmulRebuild(ModulePass):
     name = "fxc-unsigned-matmul-rebuild"
     summary = "Rebuild cast_unsigned linalg contractions so their bodies zero-extend"

@@ -8,12 +8,13 @@ the first such op and the user's source line instead.
 from __future__ import annotations
 
 from fxc._mlir_compat import walk
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 _LEFTOVER_DIALECTS = ("torch.", "torch_c.", "fxc.")
 _OPERAND_ONLY = ("torch.constant.", "torch.prim.ListConstruct", "torch_c.")
 
 
+@register
 class CheckLowered(ModulePass):
     name = "fxc-check-lowered"
     summary = "Report the first torch/fxc op that was not lowered to linalg"

@@ -14,7 +14,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
 from fxc._mlir_compat import ops_named
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 
 def _contiguous(t: ir.Type) -> bool:
@@ -25,6 +25,7 @@ def _contiguous(t: ir.Type) -> bool:
     return mt.layout.is_identity if hasattr(mt.layout, "is_identity") else "strided" not in str(mt)
 
 
+@register
 class ConvertMemrefCopyToLinalg(ModulePass):
     name = "fxc-convert-memref-copy-to-linalg"
     summary = "Rewrite strided memref.copy ops into linalg.copy"

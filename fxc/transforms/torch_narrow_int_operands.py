@@ -24,7 +24,7 @@ from torch_mlir import ir
 
 from fxc._mlir_compat import walk
 from fxc.dialects.torch_types import TorchBuilder, torch_dtype, vtensor_parts, vtensor_type
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 _NARROW = {"si8": (8, True), "ui8": (8, False)}
 _INTS = ("si8", "ui8", "si16", "si32", "si64")
@@ -60,6 +60,7 @@ def _literal_int(value: ir.Value):
     return None
 
 
+@register
 class TorchNarrowIntOperands(ModulePass):
     name = "fxc-torch-narrow-int-operands"
     summary = "Give 8-bit integer elementwise ops scalar operands of their own dtype"

@@ -24,7 +24,7 @@ from torch_mlir.dialects import func, memref
 
 from fxc._mlir_compat import ops_named, parse_module
 from fxc.backends.cpu import int8_microkernel as mk
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 _DEFAULT_MAPS = (
     "[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
@@ -68,6 +68,7 @@ def _constant_global(value: ir.Value, module_op: ir.Operation):
     return None
 
 
+@register
 class LowerInt8Matmul(ModulePass):
     name = "fxc-lower-int8-matmul"
     summary = "Lower int8 x int8 -> int32 linalg.matmul on memrefs to an AVX2 micro-kernel call"

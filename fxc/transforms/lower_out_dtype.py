@@ -45,8 +45,8 @@ from fxc.dialects.torch_types import (
     vtensor_parts,
     vtensor_type,
 )
-from fxc.lowering.lower_effects import constant_value
-from fxc.lowering._pass_base import ModulePass
+from fxc.transforms.lower_effects import constant_value
+from fxc.compiler.passes import ModulePass, register
 
 #: Integer element types the mixed-precision patterns accept, with widths.
 _INT_WIDTH = {"si8": 8, "ui8": 8, "si16": 16, "si32": 32, "si64": 64}
@@ -366,6 +366,7 @@ class Generic:
             return _finish(op, rewriter, value, computed)
 
 
+@register
 class LowerOutDtype(ModulePass):
     name = "fxc-lower-out-dtype"
     summary = "Lower fxc.out_dtype to mixed-precision or promoted torch ops"

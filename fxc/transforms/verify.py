@@ -31,7 +31,7 @@ from torch_mlir import ir
 from fxc._mlir_compat import walk
 from fxc.dialects import fxc as fxc_d
 from fxc.dialects.torch_types import MLIR_ASM_TO_TORCH_DTYPE, resolve_overload
-from fxc.lowering._pass_base import ModulePass
+from fxc.compiler.passes import ModulePass, register
 
 
 def _segments(op, attr):
@@ -72,6 +72,7 @@ def _returns_tensors(schema):
     return [r for r in schema.returns if str(r.type) == "Tensor"]
 
 
+@register
 class Verify(ModulePass):
     name = "fxc-verify"
     summary = "Check the fxc op rules IRDL cannot express"

@@ -1,0 +1,92 @@
+"""The CPU backend: bufferize, lower to the LLVM dialect, JIT with MLIR's
+ExecutionEngine."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+import fxc.backends.cpu.passes  # noqa: F401  (registers the passes named below)
+from fxc.backends.cpu import openmp
+from fxc.compiler.backend import Backend
+from fxc.compiler.stage import Stage
+
+
+def _host_has_avx2() -> bool:
+    return torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+
+
+def _have_openmp() -> bool:
+    return openmp.runtime_library() is not None
+
+
+class CpuBackend(Backend):
+    targets = ("cpu",)
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        """Options of the CPU backend.
+
+        Attributes:
+            opt_level: LLVM optimisation level used by the JIT (0-3).
+            int8_microkernel: lower int8 x int8 -> int32 matmuls to the AVX2
+                micro-kernel (fxc-lower-int8-matmul); default: the host has AVX2.
+            openmp: run ``scf.parallel`` loops on OpenMP threads (libiomp5 from
+                intel-openmp); default: that runtime is installed.
+        """
+
+        opt_level: int = 3
+        int8_microkernel: bool = dataclasses.field(default_factory=_host_has_avx2)
+        openmp: bool = dataclasses.field(default_factory=_have_openmp)
+
+    def stages(self, options):
+        return (
+            Stage(
+                "bufferized",
+                ("linalg", "tensor", "arith", "func"),
+                (
+                    # One loop nest per chain of elementwise ops (a matmul's
+                    # dequantizing epilogue), not one memory pass per op.
+                    "func.func(linalg-fuse-elementwise-ops)",
+                    "fxc-distinct-results",
+                    "fxc-bufferize-host-calls",
+                    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+                    "buffer-results-to-out-params{modify-public-functions=true hoist-static-allocs=true}",
+                    "buffer-deallocation-pipeline",
+                    "canonicalize",
+                ),
+            ),
+            Stage(
+                "llvm",
+                ("linalg", "memref", "arith", "func"),
+                (
+                    "fxc-emit-c-interface",
+                    *(("fxc-lower-int8-matmul",) if options.int8_microkernel else ()),
+                    "fxc-convert-memref-copy-to-linalg",
+                    "func.func(convert-linalg-to-loops)",
+                    "lower-affine",
+                    # canonicalize inlines the memref.alloca_scope that scf-to-openmp
+                    # wraps loop bodies in (scf-to-cf cannot split a region of it).
+                    *(("convert-scf-to-openmp", "canonicalize") if options.openmp else ()),
+                    "convert-scf-to-cf",
+                    "expand-strided-metadata",
+                    "lower-affine",
+                    # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
+                    "func.func(arith-expand{include-bf16=true})",
+                    "convert-vector-to-llvm",
+                    "finalize-memref-to-llvm",
+                    "convert-to-llvm",
+                    "reconcile-unrealized-casts",
+                ),
+            ),
+        )
+
+    def load(self, module, program, options):
+        from fxc.backends.cpu.runtime import JitFunction
+
+        shared_libs = []
+        if options.openmp:
+            openmp.prepare_environment()
+            shared_libs.append(openmp.runtime_library())
+        return JitFunction(module, program, opt_level=options.opt_level, shared_libs=shared_libs)

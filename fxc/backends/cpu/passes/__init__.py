@@ -1,0 +1,12 @@
+"""The CPU backend's passes, one module each, named after the pass.
+
+Importing this package registers them (``fxc.compiler.passes.PASSES``).
+"""
+
+from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
+    bufferize_host_calls,
+    convert_memref_copy_to_linalg,
+    distinct_results,
+    emit_c_interface,
+    lower_int8_matmul,
+)

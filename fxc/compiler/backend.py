@@ -1,0 +1,77 @@
+"""The backend interface and the table of targets.
+
+A :class:`Backend` says which targets it compiles for, its options (a frozen
+dataclass whose fields go into the compile cache key and the artifact's
+manifest), the stages it adds after the target-independent ones, and how it
+turns the last stage's module into an :class:`~fxc.runtime.artifact.Artifact`.
+Loading an artifact is the runtime's job (``fxc.runtime.load``), so a saved
+program runs without the compiler.
+
+Built-in backends are listed in :data:`BUILTIN`; third parties register more
+through the ``fxc.backends`` entry-point group.  The compiler core never
+imports a backend: it resolves them by name here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from importlib import metadata
+from typing import Dict, Tuple, Type
+
+from fxc.errors import CompileError
+
+
+class Backend:
+    """The interface every backend implements."""
+
+    #: Target names this backend accepts (``fxc.compile(..., target=...)``).
+    targets: Tuple[str, ...] = ()
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        pass
+
+    def stages(self, options) -> tuple:
+        """Stages run after the common ones, ending in the backend's last IR."""
+        raise NotImplementedError
+
+    def host_features(self, options) -> Tuple[str, ...]:
+        """Host features the generated code needs (part of the cache key and
+        the manifest; the runtime refuses an artifact on a host lacking one)."""
+        return ()
+
+    def build(self, module, signature, options):
+        """The :class:`~fxc.runtime.artifact.Artifact` of a module in the
+        backend's last stage."""
+        raise NotImplementedError
+
+
+#: target -> "module:Class" of the built-in backends.
+BUILTIN: Dict[str, str] = {
+    "cpu": "fxc.backends.cpu.backend:CpuBackend",
+}
+
+
+def _resolve(spec: str) -> Type[Backend]:
+    mod, _, cls = spec.partition(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+def targets() -> Dict[str, str]:
+    table = dict(BUILTIN)
+    for ep in metadata.entry_points(group="fxc.backends"):
+        table.setdefault(ep.name, ep.value)
+    return table
+
+
+def get_backend(target: str) -> Backend:
+    table = targets()
+    if target not in table:
+        raise CompileError(f"unknown target '{target}'; known targets: {', '.join(sorted(table))}")
+    return _resolve(table[target])()
+
+
+def options_dict(options) -> dict:
+    """An Options instance as plain data (for the manifest and the cache key)."""
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}

@@ -1,0 +1,74 @@
+"""Running stages: the pass manager, failures and their reproducers.
+
+``run_stage`` runs one :class:`~fxc.compiler.stage.Stage` of any table on a
+module in place.  On failure it finds the failing pass, writes the module as
+it was before that pass (with debug info) to a file, and raises a
+CompileError at the user's source line whose notes give the ``fxc-opt``
+command that reproduces it (torch-mlir's ``run_pipeline_with_repro_report``
+is the model).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Sequence
+
+from torch_mlir import ir
+
+from fxc import _mlir_compat, config
+from fxc.compiler.passes import python_passes
+from fxc.compiler.stage import Stage
+from fxc.errors import CompileError, from_mlir_error
+
+
+def run_passes(module: ir.Module, elements: Sequence[str]) -> None:
+    """Runs pipeline ``elements`` (registered passes or textual ones) on ``module``."""
+    pm = _mlir_compat.build_pass_manager(module.context, list(elements), python_passes())
+    _mlir_compat.run_pass_manager(pm, module)
+
+
+def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) -> None:
+    """Runs ``stage``'s passes on ``module`` in place.
+
+    Raises:
+        CompileError: a pass failed; located at the user's line, with the
+            ``fxc-opt`` command that reproduces the failing pass.
+    """
+    if not stage.passes:
+        return
+    before = _mlir_compat.module_asm(module, debug_info=True)
+    try:
+        run_passes(module, stage.passes)
+    except (CompileError, ir.MLIRError, RuntimeError) as e:
+        err = _as_compile_error(e)
+        raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
+
+
+def _as_compile_error(e: Exception) -> CompileError:
+    if isinstance(e, CompileError):
+        return e
+    if isinstance(e, ir.MLIRError):
+        return from_mlir_error(e)
+    return CompileError(f"internal error in a pass: {e}")
+
+
+def _with_repro(err: CompileError, stage: Stage, before: str, context, directory: str) -> CompileError:
+    """Adds how to reproduce ``err``: the IR before the failing pass, and the
+    command that runs that pass on it."""
+    failing, text = stage.pipeline, before
+    module = _mlir_compat.parse_module(before, context)
+    for element in stage.passes:  # bisect to the first failing pass
+        snapshot = _mlir_compat.module_asm(module, debug_info=True)
+        try:
+            run_passes(module, [element])
+        except (CompileError, ir.MLIRError, RuntimeError):
+            failing, text = f"builtin.module({element})", snapshot
+            break
+    os.makedirs(directory, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix=f"fxc-repro-{stage.name}-", suffix=".mlir", dir=directory)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    err.notes.append(f"note: stage '{stage.name}' failed; reproduce with:")
+    err.notes.append(f"  fxc-opt --pass-pipeline='{failing}' {path}")
+    return err

@@ -1,0 +1,14 @@
+"""Target-independent passes, one module each, named after the pass.
+
+Importing this package registers them (``fxc.compiler.passes.PASSES``);
+``fxc.transforms.stages`` is the target-independent part of the stage table.
+"""
+
+from fxc.transforms import (  # noqa: F401  (registration)
+    check_lowered,
+    lower_effects,
+    lower_out_dtype,
+    torch_narrow_int_operands,
+    unsigned_matmul_rebuild,
+    verify,
+)
