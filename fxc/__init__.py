@@ -4,6 +4,6 @@ from fxc import config as _config
 
 _config.check_torch()
 
-from fxc.api import CompileError, CompiledModule, ExportOutput, compile, export, stages
+from fxc.api import CompileError, CompiledModule, ExportOutput, compile, export, load, stages  # noqa: E402
 
-__all__ = ["compile", "export", "stages", "CompiledModule", "ExportOutput", "CompileError"]
+__all__ = ["compile", "export", "load", "stages", "CompiledModule", "ExportOutput", "CompileError"]

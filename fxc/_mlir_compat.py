@@ -40,7 +40,16 @@ def parse_module(text: str, context: ir.Context) -> ir.Module:
         return ir.Module.parse(text)
 
 
-def module_asm(module: ir.Module, *, debug_info: bool = False) -> str:
+#: Elements / resource bytes above which a constant is elided in IR a
+#: person reads (``elide=True``); such text cannot be parsed back.
+ELIDE_ELEMENTS = 16
+ELIDE_RESOURCE_BYTES = 64
+
+
+def module_asm(module: ir.Module, *, debug_info: bool = False, elide: bool = False) -> str:
+    if elide:
+        return module.operation.get_asm(enable_debug_info=debug_info, large_elements_limit=ELIDE_ELEMENTS,
+                                        large_resource_limit=ELIDE_RESOURCE_BYTES)
     return module.operation.get_asm(enable_debug_info=debug_info)
 
 

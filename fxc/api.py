@@ -1,180 +1,143 @@
-"""fxc's public Python API."""
+"""fxc's public Python API: ``export``, ``compile``, ``load``, ``stages``."""
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import hashlib
 import os
+import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
-import torch.utils._pytree as pytree
 
 from fxc import _mlir_compat, config
-from fxc.compiler.backend import get_backend
+from fxc.compiler.backend import get_backend, options_dict
 from fxc.compiler.driver import run_stage
 from fxc.compiler.stage import IMPORT
 from fxc.errors import CompileError
 from fxc.frontend.capture import (
-    TOKEN,
     Program,
-    TensorSpec,
     capture,
     capture_graph,
     has_bare_effects,
     has_symbolic_shapes,
-    traced_size_inputs,
-    flatten_inputs,
     import_program,
-    unflatten_outputs,
+    traced_size_inputs,
 )
-from fxc.transforms.stages import pipeline_of
+from fxc.runtime import cache
+from fxc.runtime.artifact import FORMAT, Artifact
+from fxc.runtime.program import LoadedProgram, load
+from fxc.transforms.stages import pipeline_of, stage_names
 
-__all__ = ["compile", "export", "CompiledModule", "ExportOutput", "CompileError", "stages"]
+__all__ = ["compile", "export", "load", "stages", "CompiledModule", "ExportOutput", "CompileError"]
 
 
 def stages(target: str = "cpu") -> list:
     """Names of the stages for ``target``, in order."""
     backend = get_backend(target)
-    return [IMPORT.name] + [s.name for s in list(pipeline_of(backend, backend.Options()))]
+    return stage_names(backend, backend.Options())
 
 
-@dataclasses.dataclass
 class ExportOutput:
     """A program imported into MLIR (the ``torch`` stage).
 
     Attributes:
-        program: the captured program and its calling convention.
-        mlir: the module's text.
+        program: the captured program and its signature.
+        mlir: the module's text (with locations; constants in full).
     """
 
-    program: Program
-    mlir: str
+    def __init__(self, program: Program, mlir: str):
+        self.program = program
+        self.mlir = mlir
 
     def save(self, path) -> None:
         Path(path).write_text(self.mlir)
 
 
-def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None) -> ExportOutput:
+def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None, *,
+           freeze: bool = False) -> ExportOutput:
     """Captures ``model`` with torch.export and imports it into MLIR.
 
     Args:
         model: an ``nn.Module``, a function, or an ``ExportedProgram``.
         example_args: positional example inputs.
         example_kwargs: keyword example inputs.
+        freeze: parameters and buffers become constants (see :func:`compile`).
 
     Returns:
         An :class:`ExportOutput` holding the ``torch``-stage module.
     """
-    program = capture(model, example_args, example_kwargs)
-    ctx = _mlir_compat.new_context()
-    module = import_program(program, ctx)
+    program = capture(model, example_args, example_kwargs, freeze=freeze)
+    module = import_program(program, _mlir_compat.new_context())
     return ExportOutput(program, _mlir_compat.module_asm(module, debug_info=True))
 
 
-class CompiledModule:
+class CompiledModule(LoadedProgram):
     """A compiled program: call it like the original model.
 
+    Parameters and buffers are read from the model at every call unless the
+    program was compiled with ``freeze=True``.
+
     Attributes:
-        mlir: the text of the last stage that ran.
+        program: the captured program (signature, state, what was imported).
         target: the target it was compiled for.
+        from_cache: the code came from the compile cache (no stage ran).
     """
 
-    def __init__(self, program: Program, ir_by_stage: Dict[str, str], target: str, runner):
+    def __init__(self, program: Program, target: str, options, artifact: Optional[Artifact],
+                 modules: Optional[Dict[str, Any]] = None, from_cache: bool = False):
         self.program = program
-        self._ir = ir_by_stage
         self.target = target
-        self._run = runner
-        self._tensor_positions = [i for i, s in enumerate(program.inputs) if isinstance(s, TensorSpec)]
-        # Fast paths for the common calling conventions (no pytree work per call).
-        n_in, n_out = len(program.inputs), len(program.outputs)
-        self._plain_inputs = (
-            len(self._tensor_positions) == n_in
-            and program.in_spec == _spec_of((tuple(range(n_in)), {}))
-            and not program.has_state
-        )
-        self._plain_outputs = all(isinstance(s, TensorSpec) for s in program.outputs) and not program.has_state
-        if program.out_spec == _spec_of(0):
-            self._pack = lambda outs: outs[0]
-        elif program.out_spec == _spec_of(tuple(range(n_out))):
-            self._pack = tuple
+        self.options = options
+        self.from_cache = from_cache
+        self._ir: Dict[str, Any] = dict(modules or {})  # stage -> ir.Module
+        self._stopped = list(self._ir)[-1] if artifact is None else None  # the stop_after stage
+        if artifact is not None:
+            super().__init__(artifact, program.state, program.objects)
         else:
-            self._pack = lambda outs: unflatten_outputs(program, outs)
+            self.artifact, self.signature = None, program.signature
 
     @property
     def mlir(self) -> str:
-        return self._ir[list(self._ir)[-1]]
+        """The IR of the last stage (the one compiled to, or ``stop_after``)."""
+        return self.ir(self._stopped or stages(self.target)[-1])
 
-    def ir(self, stage: str) -> str:
-        """The module as it was after ``stage`` (see :func:`stages`)."""
+    def ir(self, stage: str, *, elide: bool = True) -> str:
+        """The module as it is after ``stage`` (see :func:`stages`).
+
+        Args:
+            stage: a stage name.
+            elide: elide large constants (for reading; such text does not
+                parse back).  ``elide=False`` gives text ``fxc-opt`` reads.
+
+        IR is not kept while compiling: asking for a stage other than the
+        ``stop_after`` one runs the pipeline again up to it (once)."""
         if stage not in self._ir:
-            raise KeyError(f"no IR for stage '{stage}'; have {list(self._ir)}")
-        return self._ir[stage]
+            names = stage_names(get_backend(self.target), self.options)
+            if stage not in names:
+                raise KeyError(f"no stage '{stage}'; stages are {', '.join(names)}")
+            if self._stopped and names.index(stage) > names.index(self._stopped):
+                raise KeyError(f"compilation stopped after stage '{self._stopped}'; no IR for '{stage}'")
+            self._ir[stage] = _lower(self.program, self.target, self.options, stop_after=stage)
+        return _mlir_compat.module_asm(self._ir[stage], elide=elide)
 
-    def save(self, directory) -> None:
-        """Writes ``<stage>.mlir`` for every stage that ran into ``directory``."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        for name, text in self._ir.items():
-            (d / f"{name}.mlir").write_text(text)
+    def save(self, path) -> None:
+        """Writes the compiled program as one artifact file; :func:`fxc.load` reads it."""
+        if self._stopped:
+            raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to save")
+        super().save(path)
 
     def __call__(self, *args, **kwargs):
-        """Runs the compiled program; inputs are checked before any compiled code runs.
+        if self._stopped:
+            raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to run")
+        return super().__call__(*args, **kwargs)
 
-        Raises:
-            TypeError / ValueError: an input has the wrong count, structure,
-                dtype, shape or device; the message names the input.
-        """
-        if self._plain_inputs and not kwargs and self._run is not None:
-            if len(args) != len(self._tensor_positions):
-                raise TypeError(f"expected {len(self._tensor_positions)} inputs, got {len(args)}")
-            outs = self._run(*args)
-            if self._plain_outputs:
-                return self._pack(outs)
-            return self._pack(self._with_constants(outs))
-        return self._pack(self.call_flat(flatten_inputs(self.program, args, kwargs)))
-
-    def call_flat(self, flat: Sequence) -> list:
-        """Runs the compiled program on flat inputs; returns flat outputs.
-
-        Inputs and module buffers the program mutates are updated in place
-        after the call, as eager PyTorch leaves them (not if it raised).
-        """
-        if self._run is None:
-            raise RuntimeError(f"compilation stopped after stage '{list(self._ir)[-1]}'; nothing to run")
-        if len(flat) != len(self.program.inputs):
-            raise TypeError(f"expected {len(self.program.inputs)} inputs, got {len(flat)}")
-        for i, (value, spec) in enumerate(zip(flat, self.program.inputs)):
-            if not isinstance(spec, TensorSpec) and spec is not TOKEN and value != spec:
-                raise ValueError(f"input {i}: the program was compiled for the constant {spec!r}, got {value!r}")
-        if not self.program.has_state:
-            return self._with_constants(self._run(*[flat[i] for i in self._tensor_positions]))
-        args = [flat[a] if isinstance(a, int) else a.tensor for a in self.program.call_args]
-        results = self._run(*args)
-        outs = [torch.empty(0) if s is TOKEN else s for s in self.program.outputs]
-        with torch.no_grad():
-            for places, value in zip(self.program.call_results, results):
-                for where in places:
-                    if isinstance(where, int):
-                        outs[where] = value
-                    elif isinstance(where.target, int):
-                        flat[where.target].copy_(value)  # a user input the program mutates
-                    else:
-                        where.target.tensor.copy_(value)  # a module buffer the program mutates
-        return outs
-
-    def _with_constants(self, tensors: list) -> list:
-        if self._plain_outputs:
-            return tensors
-        outs = iter(tensors)
-        return [
-            next(outs) if isinstance(s, TensorSpec) else torch.empty(0) if s is TOKEN else s
-            for s in self.program.outputs
-        ]
-
-
-def _spec_of(tree):
-    return pytree.tree_flatten(tree)[1]
+    def call_flat(self, flat):
+        if self._stopped:
+            raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to run")
+        return super().call_flat(flat)
 
 
 def compile(
@@ -183,8 +146,9 @@ def compile(
     example_kwargs: Optional[dict] = None,
     *,
     target: str = "cpu",
-    stop_after: Optional[str] = None,
     options: Any = None,
+    freeze: bool = False,
+    stop_after: Optional[str] = None,
 ) -> CompiledModule:
     """Compiles a PyTorch program with fxc.
 
@@ -197,11 +161,17 @@ def compile(
             the ones the compiled program accepts).
         example_kwargs: keyword example inputs.
         target: a backend target, e.g. ``"cpu"``.
-        stop_after: a stage name (see :func:`stages`); compile no further.
         options: the backend's ``Options`` (default: its defaults).
+        freeze: bake the parameters and buffers the program does not mutate
+            into the code as constants (which lets the compiler fold and pack
+            them).  A frozen program ignores later changes to the model's
+            weights, by design; by default they are read at every call.
+        stop_after: a stage name (see :func:`stages`); compile no further.
 
     Returns:
-        A :class:`CompiledModule`.
+        A :class:`CompiledModule`.  The compiled code is cached on disk
+        (``fxc.runtime.cache``): compiling the same program again, in any
+        process, loads it instead of running the pipeline.
 
     Raises:
         CompileError: the program cannot be compiled; the message points at
@@ -209,19 +179,12 @@ def compile(
     """
     if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
         # fxc compiles static shapes: re-export at the example inputs' shapes.
-        program = capture(model, example_args or traced_size_inputs(model), example_kwargs)
+        program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze)
     elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
         program = capture_graph(model)
     else:
-        program = capture(model, example_args, example_kwargs)
+        program = capture(model, example_args, example_kwargs, freeze=freeze)
     return compile_program(program, target=target, stop_after=stop_after, options=options)
-
-
-def _next_dump_dir(root) -> Path:
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    n = sum(1 for _ in root.iterdir())
-    return root / f"{n:04d}-{os.getpid()}"
 
 
 def _has_metadata(gm: torch.fx.GraphModule) -> bool:
@@ -231,25 +194,106 @@ def _has_metadata(gm: torch.fx.GraphModule) -> bool:
     return all("val" in n.meta for n in gm.graph.nodes if n.op == "placeholder") and not has_bare_effects(gm)
 
 
-def compile_program(program: Program, *, target: str = "cpu", stop_after: Optional[str] = None, options: Any = None) -> CompiledModule:
+def compile_program(program: Program, *, target: str = "cpu", stop_after: Optional[str] = None,
+                    options: Any = None) -> CompiledModule:
     """Compiles a captured :class:`Program` (see :func:`compile`)."""
     backend = get_backend(target)
     options = options or backend.Options()
-    ctx = _mlir_compat.new_context()
-    module = import_program(program, ctx)
-    ir_by_stage = {IMPORT.name: _mlir_compat.module_asm(module)}
-    all_stages = pipeline_of(backend, options)
-    names = [IMPORT.name] + [s.name for s in all_stages]
+    names = stage_names(backend, options)
     if stop_after is not None and stop_after not in names:
         raise CompileError(f"unknown stage '{stop_after}'; stages are {', '.join(names)}")
-    for stage in all_stages:
-        if stop_after == list(ir_by_stage)[-1]:
-            break
+    if stop_after is not None and stop_after != names[-1]:
+        module = _lower(program, target, options, stop_after=stop_after)
+        return CompiledModule(program, target, options, None, {stop_after: module})
+    module = import_program(program, _mlir_compat.new_context())
+    key = _cache_key(module, program, backend, options) if config.cache_dir() else None
+    artifact = cache.lookup(key) if key else None
+    if artifact is not None:
+        return CompiledModule(program, target, options, artifact, from_cache=True)
+    _run_stages(module, pipeline_of(backend, options), len(names) - 1)
+    artifact = backend.build(module, program.signature, options)
+    artifact.manifest.update(_manifest(program))
+    if key:
+        cache.store(key, artifact)
+    return CompiledModule(program, target, options, artifact)
+
+
+def _lower(program: Program, target: str, options, *, stop_after: str):
+    """The module after ``stop_after``, freshly imported and lowered."""
+    backend = get_backend(target)
+    module = import_program(program, _mlir_compat.new_context())
+    stage_list = pipeline_of(backend, options)
+    upto = [IMPORT.name, *[s.name for s in stage_list]].index(stop_after)
+    _run_stages(module, stage_list, upto)
+    return module
+
+
+def _run_stages(module, stage_list, count: int) -> None:
+    """Runs the first ``count`` stages, dumping each (``FXC_DUMP_DIR``)."""
+    dump = _new_dump_dir()
+    if dump:
+        (dump / f"{IMPORT.name}.mlir").write_text(_mlir_compat.module_asm(module, debug_info=True))
+    for stage in stage_list[:count]:
         run_stage(module, stage)
-        ir_by_stage[stage.name] = _mlir_compat.module_asm(module)
-    if config.dump_dir():
-        CompiledModule(program, ir_by_stage, target, None).save(_next_dump_dir(config.dump_dir()))
-    runner = None
-    if stop_after is None or stop_after == names[-1]:
-        runner = backend.load(module, program, options)
-    return CompiledModule(program, ir_by_stage, target, runner)
+        if dump:
+            (dump / f"{stage.name}.mlir").write_text(_mlir_compat.module_asm(module, debug_info=True))
+
+
+def _new_dump_dir() -> Optional[Path]:
+    """A fresh folder under ``FXC_DUMP_DIR`` for one compilation (unique
+    across threads and processes), or None."""
+    root = config.dump_dir()
+    if not root:
+        return None
+    os.makedirs(root, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+
+
+def _manifest(program: Program) -> dict:
+    """The target-independent part of an artifact's manifest."""
+    return {
+        "format": FORMAT,
+        "fxc_version": _fxc_version(),
+        "torch_version": torch.__version__,
+        "signature": program.signature.to_json(),
+        "frozen": program.frozen,
+        "objects": sorted(program.objects),
+    }
+
+
+def _cache_key(module, program: Program, backend, options) -> str:
+    return cache.key_of([
+        FORMAT, _fxc_version(), _source_digest(), torch.__version__, _torch_mlir_version(),
+        type(backend).__name__, repr(sorted(options_dict(options).items())),
+        ",".join(backend.host_features(options)),
+        repr(program.signature.to_json()), program.frozen, sorted(program.objects),
+        _mlir_compat.module_asm(module, debug_info=True),
+    ])
+
+
+def _fxc_version() -> str:
+    try:
+        return metadata.version("fxc")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_mlir_version() -> str:
+    try:
+        return metadata.version("torch-mlir")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def _source_digest() -> str:
+    """A digest of fxc's own sources: a changed compiler never reuses the
+    cache entries of the old one, whatever its version says."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".mlir") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()

@@ -4,12 +4,16 @@
 |---------------------|----------------------------------------------------------|
 | ``FXC_DUMP_DIR``    | write each stage's IR of every compilation under here    |
 | ``FXC_REPRO_DIR``   | where failing-pass reproducers go (default: temp dir)    |
+| ``FXC_CACHE_DIR``   | the compile cache (default ``$XDG_CACHE_HOME/fxc`` or    |
+|                     | ``~/.cache/fxc``)                                        |
+| ``FXC_CACHE``       | ``0`` turns the compile cache off                        |
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -25,6 +29,16 @@ def dump_dir() -> Optional[str]:
 
 def repro_dir() -> str:
     return os.environ.get("FXC_REPRO_DIR") or tempfile.gettempdir()
+
+
+def cache_dir() -> Optional[Path]:
+    """The compile cache's folder, or None when it is turned off."""
+    if os.environ.get("FXC_CACHE", "1").strip().lower() in ("0", "false", "off", "no"):
+        return None
+    if os.environ.get("FXC_CACHE_DIR"):
+        return Path(os.environ["FXC_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fxc"
 
 
 def torch_version() -> Version:

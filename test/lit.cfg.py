@@ -19,6 +19,9 @@ bin_dir = os.path.dirname(sys.executable)  # the venv that runs lit
 config.environment["PATH"] = os.pathsep.join([bin_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.environment["PYTHONPATH"] = root
 config.environment["PYTHONWARNINGS"] = "ignore::FutureWarning"
+# A compile cache of the test run's own (fxc's source digest keys it, so it
+# never serves code of an older compiler).
+config.environment["FXC_CACHE_DIR"] = os.path.join(config.test_exec_root, "fxc-cache")
 for var in ("HOME", "TMPDIR"):
     if var in os.environ:
         config.environment[var] = os.environ[var]

@@ -40,7 +40,7 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
     before = _mlir_compat.module_asm(module, debug_info=True)
     try:
         run_passes(module, stage.passes)
-    except (CompileError, ir.MLIRError, RuntimeError) as e:
+    except Exception as e:  # noqa: BLE001  (a failing pass is a CompileError, never a traceback)
         err = _as_compile_error(e)
         raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
 
@@ -50,7 +50,7 @@ def _as_compile_error(e: Exception) -> CompileError:
         return e
     if isinstance(e, ir.MLIRError):
         return from_mlir_error(e)
-    return CompileError(f"internal error in a pass: {e}")
+    return CompileError(f"internal error in a pass ({type(e).__name__}): {e}")
 
 
 def _with_repro(err: CompileError, stage: Stage, before: str, context, directory: str) -> CompileError:
@@ -62,7 +62,7 @@ def _with_repro(err: CompileError, stage: Stage, before: str, context, directory
         snapshot = _mlir_compat.module_asm(module, debug_info=True)
         try:
             run_passes(module, [element])
-        except (CompileError, ir.MLIRError, RuntimeError):
+        except Exception:  # noqa: BLE001
             failing, text = f"builtin.module({element})", snapshot
             break
     os.makedirs(directory, exist_ok=True)

@@ -13,6 +13,8 @@ import torch
 from torch_mlir import ir
 from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_MLIR_TYPE_ASM
 
+from fxc.runtime.torch_ops import resolve_overload  # noqa: F401  (re-exported)
+
 _VTENSOR = re.compile(r"^!torch\.vtensor<\[([^\]]*)\],([^,>]+)>$")
 
 MLIR_ASM_TO_TORCH_DTYPE = {v: k for k, v in TORCH_DTYPE_TO_MLIR_TYPE_ASM.items()}
@@ -51,18 +53,6 @@ def builtin_tensor_type(shape, asm: str) -> ir.Type:
     dims = "x".join("?" if d is None else str(d) for d in shape)
     elem = _SIGNLESS.get(asm, asm)
     return ir.Type.parse(f"tensor<{dims}x{elem}>" if shape else f"tensor<{elem}>")
-
-
-def resolve_overload(name: str):
-    """``torch.ops.aten.mm.default`` for ``"aten.mm.default"``; None if unknown."""
-    parts = name.split(".")
-    if len(parts) != 3:
-        return None
-    ns, op, overload = parts
-    try:
-        return getattr(getattr(getattr(torch.ops, ns), op), overload)
-    except (AttributeError, RuntimeError):
-        return None
 
 
 # PyTorch's ScalarType numbering, which torch-mlir uses for dtype operands.

@@ -9,6 +9,8 @@ the ``torch`` stage: torch-dialect ops plus fxc ops, one public ``func.func``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import threading
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -27,144 +29,58 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
+from fxc.runtime.signature import Result, Signature, Slot, State, TensorType
 from fxc.frontend.importer import OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorSpec:
-    """What a compiled function expects (or returns) at one position."""
-
-    name: str
-    shape: tuple
-    dtype: torch.dtype
-
-    @staticmethod
-    def of(name: str, val) -> "TensorSpec":
-        return TensorSpec(name, tuple(val.shape), val.dtype)
-
-
-class _Token:
-    """Marks an effect-token position in a calling convention."""
-
-    def __repr__(self):
-        return "TOKEN"
-
-
-#: An input or output position that carries an effect token: the compiled
-#: function has no argument or result there (tokens vanish in lowering); the
-#: caller passes anything and gets an empty tensor back, as PyTorch does.
-TOKEN = _Token()
-
-
-@dataclasses.dataclass(eq=False)
-class StateInput:
-    """A module buffer (or parameter) the program mutates.
-
-    The compiled function takes it as an argument at every call (its value
-    then, by reference) and returns its new value, which a :class:`WriteBack`
-    copies into it.
-    """
-
-    name: str
-    tensor: torch.Tensor
-
-
-@dataclasses.dataclass(eq=False)
-class WriteBack:
-    """A result of the compiled function that is state, not a user output.
-
-    After each call it is copied into ``target``: an ``int`` is the position
-    of a flat user input the program mutates, a :class:`StateInput` a
-    mutated buffer.
-    """
-
-    name: str
-    target: Any
 
 
 @dataclasses.dataclass
 class Program:
-    """A captured program and its calling convention.
+    """A captured program: what to import, and its signature.
 
     Attributes:
         exported: the decomposed ExportedProgram fxc compiles, or None for a
             graph given directly (``graph``).
-        inputs: one entry per flat user input: a TensorSpec, TOKEN, or the
-            constant value of a non-tensor input that export specialised.
-        outputs: one entry per flat user output: a TensorSpec, TOKEN, or a
-            constant.
-        in_spec / out_spec: pytree specs of (args, kwargs) and of the result.
-        entry: the name of the public function in the module.
-        call_args: the compiled function's tensor arguments, in order: an
-            ``int`` is a flat user-input position, a StateInput a mutated
-            buffer.  Default: the tensor positions of ``inputs``.
-        call_results: the compiled function's tensor results, in order,
-            each the list of places it goes to: an ``int`` is a flat
-            user-output position, a WriteBack a mutation.  A value the
-            program returns more than once (an output that is also a
-            mutation, an output and its ``detach``) is a result once.
-            Default: one result per tensor position of ``outputs``.
+        signature: the ABI of the compiled program
+            (:class:`fxc.runtime.signature.Signature`): its inputs, outputs,
+            the parameters and buffers it reads at each call, and the
+            mutations it writes back.
+        state: where the live parameters and buffers are: the ``nn.Module``
+            that was exported, or a dict (an ExportedProgram's own state).
+        frozen: parameters and buffers the program does not mutate are
+            constants of the code (``freeze=True``), not arguments.
         objects: script objects (torchbind) the program passes to effectful
             ops, by the name the IR refers to them with.
         import_signature: the graph signature torch-mlir imports (tokens,
-            mutated state and mutations as plain inputs/outputs).
+            state the program reads and mutations as plain inputs/outputs).
     """
 
-    exported: ExportedProgram
-    inputs: List[Any]
-    outputs: List[Any]
-    in_spec: Any
-    out_spec: Any
-    entry: str = "main"
+    exported: Optional[ExportedProgram]
+    signature: Signature
     graph: Optional[torch.fx.GraphModule] = None
-    call_args: Optional[List[Any]] = None
-    call_results: Optional[List[Any]] = None
+    state: Any = None
+    frozen: bool = False
     objects: Dict[str, Any] = dataclasses.field(default_factory=dict)
     import_signature: Optional[ExportGraphSignature] = None
 
-    def __post_init__(self):
-        if self.call_args is None:
-            self.call_args = [i for i, s in enumerate(self.inputs) if isinstance(s, TensorSpec)]
-        if self.call_results is None:
-            self.call_results = [[i] for i, s in enumerate(self.outputs) if isinstance(s, TensorSpec)]
-
     @property
-    def has_state(self) -> bool:
-        """Whether calls read module state, write anything back, or fan a
-        result out to several places (anything but one result per output)."""
-        return not (
-            all(isinstance(a, int) for a in self.call_args)
-            and all(len(r) == 1 and isinstance(r[0], int) for r in self.call_results)
-        )
-
-    def call_arg_specs(self) -> List[TensorSpec]:
-        """The TensorSpec of each argument of the compiled function."""
-        return [self.inputs[a] if isinstance(a, int) else TensorSpec.of(a.name, a.tensor) for a in self.call_args]
-
-    def call_result_specs(self) -> List[TensorSpec]:
-        """The TensorSpec of each result of the compiled function."""
-        specs = []
-        for r, *_ in self.call_results:
-            if isinstance(r, int):
-                specs.append(self.outputs[r])
-            else:
-                t = r.target
-                specs.append(TensorSpec(r.name, *(
-                    (t.tensor.shape, t.tensor.dtype) if isinstance(t, StateInput)
-                    else (self.inputs[t].shape, self.inputs[t].dtype))))
-        return specs
+    def entry(self) -> str:
+        return self.signature.entry
 
 
-def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynamic_shapes=None) -> Program:
+def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze: bool = False,
+            dynamic_shapes=None) -> Program:
     """Exports ``model`` (non-strict) and decomposes it to core ATen.
 
     Args:
         model: an ``nn.Module`` (a ``GraphModule`` from ``make_fx`` is one),
             a plain function, or an ``ExportedProgram``.
         args, kwargs: example inputs.
+        freeze: make the parameters and buffers the program does not mutate
+            constants of the code instead of arguments read at each call.
         dynamic_shapes: passed to ``torch.export.export``.
     """
-    with warnings.catch_warnings():
+    names = _parameter_names(model)
+    with _EXPORT_LOCK, warnings.catch_warnings():
         # torch 2.13 deep-copies its own deprecated LeafSpec while exporting.
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
         if isinstance(model, ExportedProgram):
@@ -178,7 +94,40 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
                 )
         with _lifted_tokens():
             ep = ep.run_decompositions()
-    return _program_of(ep)
+    program = _program_of(ep, freeze)
+    program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
+    _name_inputs(program.signature, names)
+    return program
+
+
+#: torch.export is not thread-safe (its tracing modes are process-global):
+#: compiles from several threads export one at a time.
+_EXPORT_LOCK = threading.Lock()
+
+
+def _parameter_names(model) -> List[str]:
+    """The positional parameter names of a plain function (export calls them
+    ``args_0``...), so errors name the user's argument."""
+    if isinstance(model, (torch.nn.Module, ExportedProgram)) or not callable(model):
+        return []
+    try:
+        params = inspect.signature(model).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _name_inputs(signature: Signature, names: List[str]) -> None:
+    for i, slot in enumerate(signature.inputs):
+        if slot.name.startswith("args_") and slot.name[5:].isdigit() and int(slot.name[5:]) < len(names):
+            signature.inputs[i] = dataclasses.replace(slot, name=names[int(slot.name[5:])])
+
+
+def _own_state(ep: ExportedProgram) -> dict:
+    """An ExportedProgram's parameters and buffers by name."""
+    state = dict(ep.state_dict)
+    state.update({k: v for k, v in ep.constants.items() if isinstance(v, torch.Tensor)})
+    return state
 
 
 def _lifted_tokens():
@@ -217,76 +166,87 @@ _STATE_MUTATIONS = (OutputKind.BUFFER_MUTATION, OutputKind.PARAMETER_MUTATION)
 _MUTATIONS = _STATE_MUTATIONS + (OutputKind.USER_INPUT_MUTATION,)
 
 
-def _program_of(ep: ExportedProgram) -> Program:
-    """The calling convention of a decomposed ExportedProgram.
+def _program_of(ep: ExportedProgram, freeze: bool) -> Program:
+    """The signature of a decomposed ExportedProgram, and what to import.
 
     The module fxc imports takes and returns plain values only: effect
-    tokens, the buffers the program mutates and the new values of mutated
-    buffers and user inputs become ordinary arguments and results (see
+    tokens, the parameters and buffers the program reads (all of them, or
+    with ``freeze`` only those it mutates) and the new values of mutated
+    state and user inputs become ordinary arguments and results (see
     ``import_signature``).  Tokens vanish in lowering; the others are the
-    ``call_args`` / ``call_results`` the runtime reads and writes back.
+    signature's ``args`` and ``results``.
     """
     sig = ep.graph_signature
     nodes = {n.name: n for n in ep.graph.nodes}
-    state_targets = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
+    mutated = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
     user_positions = {}
-    inputs: List[Any] = []
-    call_args: List[Any] = []
-    states = {}
+    inputs: List[Slot] = []
+    args: List[tuple] = []
+    state: List[State] = []
     objects = {}
     import_ins: List[InputSpec] = []
     for spec in sig.input_specs:
         if spec.kind == InputKind.USER_INPUT:
             import_ins.append(spec)
             if isinstance(spec.arg, ConstantArgument):
-                inputs.append(spec.arg.value)
+                inputs.append(Slot("constant", spec.arg.name, value=spec.arg.value))
                 continue
+            val = nodes[spec.arg.name].meta["val"]
+            if not isinstance(val, torch.Tensor):
+                raise CompileError(f"input '{spec.arg.name}' is a {type(val).__name__}; fxc compiles tensor inputs")
             user_positions[spec.arg.name] = len(inputs)
-            call_args.append(len(inputs))
-            inputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
+            args.append(("input", len(inputs)))
+            inputs.append(Slot("tensor", spec.arg.name, TensorType.of(val)))
         elif spec.kind == InputKind.TOKEN:
             import_ins.append(InputSpec(InputKind.USER_INPUT, TensorArgument(spec.arg.name), None))
-        elif spec.kind in (InputKind.BUFFER, InputKind.PARAMETER) and spec.target in state_targets:
-            state = StateInput(spec.target, _state_tensor(ep, spec))
-            states[spec.target] = state
-            call_args.append(state)
+        elif spec.kind in (InputKind.BUFFER, InputKind.PARAMETER) and (spec.target in mutated or not freeze):
+            role = "parameter" if spec.kind == InputKind.PARAMETER else "buffer"
+            state.append(State(spec.target, role, TensorType.of(_state_tensor(ep, spec))))
+            args.append(("state", spec.target))
             import_ins.append(InputSpec(InputKind.USER_INPUT, TensorArgument(spec.arg.name), None))
         elif spec.kind == InputKind.CUSTOM_OBJ:
             # Not a function argument: each use imports a reference by name.
             objects[spec.target] = ep.constants[spec.target]
             nodes[spec.arg.name].meta[OBJECT_META] = spec.target
         else:
-            import_ins.append(spec)
-    outputs: List[Any] = []
-    call_results: List[Any] = []
+            import_ins.append(spec)  # a constant of the code
+    outputs: List[Slot] = []
+    results: List[list] = []  # [name, dests]
     import_outs: List[OutputSpec] = []
-    result_of = {}  # FX node name -> index in call_results
+    result_of = {}  # FX node name -> index in results
 
-    def sink(name, where):
+    def sink(name, dest):
         if name not in result_of:
-            result_of[name] = len(call_results)
-            call_results.append([])
+            result_of[name] = len(results)
+            results.append([name, []])
             import_outs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(name), None))
-        call_results[result_of[name]].append(where)
+        results[result_of[name]][1].append(dest)
 
     for spec in sig.output_specs:
         if spec.kind == OutputKind.USER_OUTPUT and isinstance(spec.arg, ConstantArgument):
-            outputs.append(spec.arg.value)  # not a result of the function
+            outputs.append(Slot("constant", value=spec.arg.value))  # not a result of the function
+        elif spec.kind == OutputKind.USER_OUTPUT and isinstance(spec.arg, TensorArgument):
+            sink(spec.arg.name, ("output", len(outputs)))
+            outputs.append(Slot("tensor", spec.arg.name, TensorType.of(nodes[spec.arg.name].meta["val"])))
         elif spec.kind == OutputKind.USER_OUTPUT:
-            sink(spec.arg.name, len(outputs))
-            outputs.append(TensorSpec.of(spec.arg.name, nodes[spec.arg.name].meta["val"]))
+            raise CompileError(f"the program returns {spec.arg} (a {type(spec.arg).__name__}); "
+                               f"fxc compiles programs that return tensors and constants")
         elif spec.kind == OutputKind.TOKEN:
             import_outs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(spec.arg.name), None))
         elif spec.kind == OutputKind.USER_INPUT_MUTATION:
-            sink(spec.arg.name, WriteBack(spec.target, user_positions[spec.target]))
+            sink(spec.arg.name, ("input", user_positions[spec.target]))
         elif spec.kind in _STATE_MUTATIONS:
-            sink(spec.arg.name, WriteBack(spec.target, states[spec.target]))
+            sink(spec.arg.name, ("state", spec.target))
         else:
             raise CompileError(f"fxc does not compile programs with {spec.kind.name} outputs ({spec.arg})")
     tag_tokens(ep.graph, [s.arg.name for s in sig.input_specs if s.kind == InputKind.TOKEN])
+    signature = Signature(
+        inputs, outputs, args,
+        [Result(name, TensorType.of(nodes[name].meta["val"]), tuple(dests)) for name, dests in results],
+        state, ep.call_spec.in_spec, ep.call_spec.out_spec,
+    )
     return Program(
-        ep, inputs, outputs, ep.call_spec.in_spec, ep.call_spec.out_spec,
-        call_args=call_args, call_results=call_results, objects=objects,
+        ep, signature, frozen=freeze, objects=objects,
         import_signature=ExportGraphSignature(input_specs=import_ins, output_specs=import_outs),
     )
 
@@ -302,12 +262,17 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
     """A Program for an ATen-level FX graph that already carries metadata.
 
     This is the route of graphs handed to fxc by ``torch.compile`` (through
-    aot_autograd): flat tensor inputs and a flat tuple of outputs, effect
-    tokens (if any) as plain inputs and outputs.
+    aot_autograd): flat tensor inputs (parameters included: aot_autograd
+    lifts them) and a flat tuple of outputs, effect tokens (if any) as plain
+    inputs and outputs.
     """
     tag_tokens(gm.graph)
-    inputs, outputs = [], []
+    inputs: List[Slot] = []
+    args: List[tuple] = []
+    outputs: List[Slot] = []
     objects = {}
+    result_nodes, results, result_of = [], [], {}
+    out_spec = None
     for node in gm.graph.nodes:
         if node.op == "get_attr" and isinstance(getattr(gm, node.target, None), torch.ScriptObject):
             # A torchbind object (aot_export_module's ``_torchbind_obj0``).
@@ -316,32 +281,37 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
         elif node.op == "placeholder":
             val = node.meta.get("val")
             if node.meta.get(TOKEN_META):
-                inputs.append(TOKEN)
+                inputs.append(Slot("token", node.name))
             elif isinstance(val, torch.Tensor):
-                inputs.append(TensorSpec.of(node.name, val))
+                args.append(("input", len(inputs)))
+                inputs.append(Slot("tensor", node.name, TensorType.of(val)))
             else:
                 raise CompileError(f"graph input {node.name} is a {type(val).__name__}; fxc compiles tensor inputs")
         elif node.op == "output":
             leaves, out_spec = pytree.tree_flatten(node.args[0])
-            results, call_results, result_of = [], [], {}
             for pos, arg in enumerate(leaves):
                 if isinstance(arg, torch.fx.Node) and arg.meta.get(TOKEN_META):
-                    outputs.append(TOKEN)
-                    results.append(arg)
+                    outputs.append(Slot("token", arg.name))
+                    result_nodes.append(arg)
                 elif isinstance(arg, torch.fx.Node):
-                    outputs.append(TensorSpec.of(arg.name, arg.meta["val"]))
+                    outputs.append(Slot("tensor", arg.name, TensorType.of(arg.meta["val"])))
                     src = _alias_source(arg)
                     if src not in result_of:
-                        result_of[src] = len(call_results)
-                        results.append(src)
-                        call_results.append([])
-                    call_results[result_of[src]].append(pos)
+                        result_of[src] = len(results)
+                        result_nodes.append(src)
+                        results.append([src, []])
+                    results[result_of[src]][1].append(("output", pos))
                 else:
-                    outputs.append(arg)
-            if results != leaves:
-                gm = _with_outputs(gm, results)
+                    outputs.append(Slot("constant", value=arg))
+            if result_nodes != leaves:
+                gm = _with_outputs(gm, result_nodes)
     _, in_spec = pytree.tree_flatten((tuple(range(len(inputs))), {}))
-    return Program(None, inputs, outputs, in_spec, out_spec, graph=gm, objects=objects, call_results=call_results)
+    signature = Signature(
+        inputs, outputs, args,
+        [Result(src.name, TensorType.of(src.meta["val"]), tuple(dests)) for src, dests in results],
+        [], in_spec, out_spec,
+    )
+    return Program(None, signature, graph=gm, objects=objects)
 
 
 def has_bare_effects(gm: torch.fx.GraphModule) -> bool:
@@ -432,18 +402,3 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
         return importer.module
     finally:
         ep._graph_signature = saved
-
-
-def flatten_inputs(program: Program, args, kwargs) -> list:
-    """Flat user inputs of a call, in the order of ``program.inputs``."""
-    flat, spec = pytree.tree_flatten((tuple(args), dict(kwargs or {})))
-    if spec != program.in_spec:
-        raise TypeError(
-            f"inputs do not match the structure the program was compiled for: "
-            f"expected {program.in_spec}, got {spec}"
-        )
-    return flat
-
-
-def unflatten_outputs(program: Program, flat: list):
-    return pytree.tree_unflatten(flat, program.out_spec)

@@ -1,8 +1,8 @@
 """``fxc``: export, compile and run PyTorch programs from the command line.
 
     fxc export  [MODEL] [-o out.mlir]
-    fxc compile [MODEL] [--target cpu] [--emit STAGE] [-o PATH]
-    fxc run     [MODEL] [--target cpu]
+    fxc compile [MODEL] [--target cpu] [--freeze] [--emit STAGE] [-o PATH]
+    fxc run     [MODEL] [--target cpu] [--freeze] [--artifact PATH]
     fxc stages  [--target cpu]
 
 MODEL is ``path/to/file.py[:Name]`` (see ``fxc.tools.model_file``); with no
@@ -21,6 +21,7 @@ import torch
 import torch.utils._pytree as pytree
 
 from fxc.errors import CompileError
+from fxc.runtime.artifact import ArtifactError
 from fxc.tools.model_file import ModelFileError, load_model
 
 
@@ -44,13 +45,16 @@ def cmd_compile(ns) -> int:
     import fxc
 
     name, model, args, kwargs = load_model(ns.model)
-    compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit)
+    compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze)
     if ns.emit:
-        _write(compiled.ir(ns.emit), ns.output)
+        # Constants in full where the text goes to a file (fxc-opt reads it back).
+        _write(compiled.ir(ns.emit, elide=ns.output in (None, "-")), ns.output)
     else:
-        out_dir = Path(ns.output or f"fxc-out/{name}")
-        compiled.save(out_dir)
-        print(f"wrote {', '.join(s + '.mlir' for s in compiled._ir)} to {out_dir}")
+        path = Path(ns.output or f"{name}.fxc")
+        compiled.save(path)
+        kind = "frozen weights" if ns.freeze else "weights read from the model at each call"
+        print(f"wrote {path} ({path.stat().st_size} bytes, {compiled.target}, {kind}); run it with "
+              f"fxc.load('{path}'{'' if ns.freeze else ', model'}) or fxc run MODEL --artifact {path}")
     return 0
 
 
@@ -81,7 +85,10 @@ def cmd_run(ns) -> int:
     import fxc
 
     name, model, args, kwargs = load_model(ns.model)
-    compiled = fxc.compile(model, args, kwargs, target=ns.target)
+    if ns.artifact:
+        compiled = fxc.load(ns.artifact, model)
+    else:
+        compiled = fxc.compile(model, args, kwargs, target=ns.target, freeze=ns.freeze)
     print(f"[fxc] {name}: running eager PyTorch", flush=True)
     expected = model(*args, **kwargs)
     _flush_all()
@@ -113,13 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compile", help="compile MODEL; dump one stage or all of them")
     c.add_argument("model", nargs="?")
     c.add_argument("--target", default="cpu")
+    c.add_argument("--freeze", action="store_true", help="bake the weights into the code as constants")
     c.add_argument("--emit", metavar="STAGE", help="stop after STAGE and write its IR")
-    c.add_argument("-o", "--output", help="file for --emit (default stdout), else a directory")
+    c.add_argument("-o", "--output", help="the artifact file (default NAME.fxc), or the file for --emit "
+                                          "(default stdout)")
     c.set_defaults(fn=cmd_compile)
 
     r = sub.add_parser("run", help="compile MODEL, run it on its example inputs, compare with eager")
     r.add_argument("model", nargs="?")
     r.add_argument("--target", default="cpu")
+    r.add_argument("--freeze", action="store_true", help="bake the weights into the code as constants")
+    r.add_argument("--artifact", metavar="PATH", help="run this saved artifact instead of compiling")
     r.add_argument("--tolerance", type=float, default=1e-4, help="largest error accepted (default 1e-4)")
     r.set_defaults(fn=cmd_run)
 
@@ -133,7 +144,7 @@ def main(argv=None) -> int:
     ns = build_parser().parse_args(argv)
     try:
         return ns.fn(ns)
-    except (CompileError, ModelFileError) as e:
+    except (CompileError, ModelFileError, ArtifactError) as e:
         print(e, file=sys.stderr)
         return 1
 

@@ -38,6 +38,9 @@ def load_model(spec: str | None):
     file = Path(path)
     if not file.is_file():
         raise ModelFileError(f"{path}: no such file")
+    if file.suffix != ".py":
+        raise ModelFileError(f"{path}: MODEL is a Python file, FILE.py[:Name] (to run a saved artifact: "
+                             f"fxc run MODEL --artifact {path})")
     mod_name = f"fxc_user_model_{abs(hash(str(file.resolve())))}"
     loader = importlib.machinery.SourceFileLoader(mod_name, str(file))
     loader_spec = importlib.util.spec_from_loader(mod_name, loader)

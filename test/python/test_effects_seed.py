@@ -431,14 +431,14 @@ def test_register_effectful_custom_op(fresh_dynamo):
         assert fresh_dynamo("forward eager") == 0 and fresh_dynamo("backward eager") == 0
 
 
-def test_graph_fxc_cannot_compile_runs_eagerly_logged_once(capfd, caplog, fresh_dynamo):
+def test_graph_fxc_cannot_compile_runs_eagerly_with_a_warning_each_time(capfd, fresh_dynamo):
     def f(x):
         torch.ops.aten._print("moo")
         return torch.histc(x, 4)  # no lowering in torch-mlir
 
     x = torch.randn(8)
     printed(capfd)
-    with caplog.at_level(logging.WARNING, logger="fxc.dynamo"):
+    with pytest.warns(dynamo.FallbackWarning) as caught:
         first = torch.compile(f, backend="fxc")(x)
         torch._dynamo.reset()
         second = torch.compile(f, backend="fxc")(x)
@@ -446,8 +446,22 @@ def test_graph_fxc_cannot_compile_runs_eagerly_logged_once(capfd, caplog, fresh_
     assert_same(first, torch.histc(x, 4))
     assert_same(second, first)
     assert fresh_dynamo("forward eager") == 2 and fresh_dynamo("forward") == 0
-    reasons = [r.getMessage() for r in caplog.records if r.name == "fxc.dynamo"]
-    assert len(reasons) == 1 and "aten.histc" in reasons[0]
+    reasons = [str(w.message) for w in caught if w.category is dynamo.FallbackWarning]
+    assert len(reasons) == 2 and all("test_effects_seed.py" in r and "aten.histc" in r for r in reasons)
+
+
+def test_graph_fxc_cannot_compile_raises_with_fallback_error(fresh_dynamo):
+    def f(x):
+        return torch.histc(x, 4)
+
+    with pytest.raises(Exception) as info:
+        torch.compile(f, backend="fxc", options={"fallback": "error"})(torch.randn(8))
+    err = info.value
+    while not isinstance(err, fxc.CompileError) and (err.__cause__ or getattr(err, "inner_exception", None)):
+        err = err.__cause__ or err.inner_exception  # Dynamo wraps it in BackendCompilerFailed
+    assert isinstance(err, fxc.CompileError), info.value
+    assert "aten.histc" in err.message and err.location.startswith(__file__)
+    assert fresh_dynamo("forward eager") == 0
 
 
 # -- effectful custom ops ---------------------------------------------------------

@@ -128,7 +128,7 @@ def test_ir_of_every_stage(example):
     for stage in fxc.stages():
         text = compiled.ir(stage)
         assert text.lstrip().startswith(("module", "#")), stage
-    with pytest.raises(KeyError, match="no IR for stage 'ttir'"):
+    with pytest.raises(KeyError, match="no stage 'ttir'"):
         compiled.ir("ttir")
 
 
@@ -136,7 +136,11 @@ def test_stop_after_and_exported_program(example):
     m, x, _ = example
     ep = torch.export.export(m, (x,))
     partial = fxc.compile(ep, (x,), stop_after="linalg")
-    assert list(partial._ir) == ["torch", "fxc", "linalg"]
+    assert partial.ir("linalg") == partial.mlir
+    assert "linalg.matmul" in partial.ir("linalg") or "linalg.generic" in partial.ir("linalg")
+    assert partial.ir("torch").lstrip().startswith(("module", "#"))
+    with pytest.raises(KeyError, match="stopped after stage 'linalg'; no IR for 'bufferized'"):
+        partial.ir("bufferized")
     with pytest.raises(RuntimeError, match="stopped after stage 'linalg'"):
         partial(x)
     full = fxc.compile(ep, (x,))
@@ -149,12 +153,6 @@ def test_unknown_stage_and_target(example):
         fxc.compile(m, (x,), stop_after="nope")
     with pytest.raises(fxc.CompileError, match="unknown target 'tpu'"):
         fxc.compile(m, (x,), target="tpu")
-
-
-def test_save_writes_each_stage(example, tmp_path):
-    _, _, compiled = example
-    compiled.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{s}.mlir" for s in fxc.stages())
 
 
 def test_pytree_outputs_and_kwargs():
@@ -197,7 +195,8 @@ def test_wrong_dtype_names_the_input(example):
 
 def test_wrong_device_names_the_input(example):
     _, x, compiled = example
-    with pytest.raises(ValueError, match="input 'x': expected a cpu tensor, got device meta"):
+    # A meta tensor has no memory: it never reaches compiled code.
+    with pytest.raises(TypeError, match="input 'x': a meta tensor has no data compiled code can read"):
         compiled(torch.empty(3, 8, dtype=torch.int8, device="meta"))
 
 

@@ -1,5 +1,8 @@
-"""The CPU backend: bufferize, lower to the LLVM dialect, JIT with MLIR's
-ExecutionEngine."""
+"""The CPU backend's compiler side: its stages, options and artifacts.
+
+It bufferizes, lowers to the LLVM dialect, compiles that for the host CPU
+and links a shared object (``build.py``); ``runtime.py`` runs it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ import dataclasses
 import torch
 
 import fxc.backends.cpu.passes  # noqa: F401  (registers the passes named below)
-from fxc.backends.cpu import openmp
-from fxc.compiler.backend import Backend
+from fxc.backends.cpu import build, openmp
+from fxc.compiler.backend import Backend, options_dict
 from fxc.compiler.stage import Stage
+from fxc.runtime import host_cpu
+from fxc.runtime.artifact import Artifact
 
 
 def _host_has_avx2() -> bool:
@@ -78,15 +83,23 @@ class CpuBackend(Backend):
                     "finalize-memref-to-llvm",
                     "convert-to-llvm",
                     "reconcile-unrealized-casts",
+                    "fxc-indirect-host-calls",
                 ),
             ),
         )
 
-    def load(self, module, program, options):
-        from fxc.backends.cpu.runtime import JitFunction
+    def host_features(self, options):
+        # The ExecutionEngine compiles for the host CPU model: its code may
+        # use any extension the host has.
+        return tuple(sorted(host_cpu.features()))
 
-        shared_libs = []
-        if options.openmp:
-            openmp.prepare_environment()
-            shared_libs.append(openmp.runtime_library())
-        return JitFunction(module, program, opt_level=options.opt_level, shared_libs=shared_libs)
+    def build(self, module, signature, options):
+        shared_libs = [openmp.runtime_library()] if options.openmp else []
+        data = build.shared_object(module, signature.entry, opt_level=options.opt_level, shared_libs=shared_libs)
+        manifest = {
+            "target": "cpu",
+            "options": options_dict(options),
+            "host": {"arch": host_cpu.arch(), "features": list(self.host_features(options))},
+            "host_calls": build.host_call_specs(module),
+        }
+        return Artifact(manifest, {build.SHARED_OBJECT: data})

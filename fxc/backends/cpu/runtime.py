@@ -1,91 +1,170 @@
-"""Running JIT-compiled fxc functions on torch tensors.
+"""Running a CPU artifact: its shared object, called on torch tensors.
 
-The entry function has MLIR's C interface with out-params (from
-``buffer-results-to-out-params``): ``_mlir_ciface_main(in0*, ..., out0*, ...)``.
-Its packed wrapper takes one ``void**`` array; fxc builds that array and one
-descriptor per position once, so a call only checks the inputs, writes their
-data pointers, allocates the outputs and makes one ctypes call.
+Needs torch and a C library loader, not MLIR.  The shared object is loaded
+from memory (a ``memfd``), so each load is a separate instance with its own
+host-call table, even for one artifact loaded twice.
 
-Host-runtime calls (effects) arrive at Python callbacks registered under the
-names fxc-lower-effects gave their declarations.
+The entry function has MLIR's C interface with out-params
+(``_mlir_ciface_main(in0*, ..., out0*, ...)``); its packed wrapper
+``_mlir__mlir_ciface_main`` takes one ``void**`` array.  The descriptors and
+that array form a *frame*; frames are taken from a pool for one call and
+returned after it, so concurrent calls (ctypes releases the GIL) never share
+one, and a steady caller reuses the same frame at no allocation cost.
+
+Host calls arrive at ctypes callbacks whose addresses the loader writes into
+the function-pointer globals fxc-indirect-host-calls made; they run on the
+calling thread, inside that call's host state (``fxc.runtime.host``).
 """
 
 from __future__ import annotations
 
 import ctypes
-from typing import List, Sequence
+import functools
+import os
+import tempfile
+import weakref
+from typing import List
 
 import torch
-from torch_mlir import ir
-from torch_mlir.execution_engine import ExecutionEngine
 
-from fxc.backends.cpu.descriptors import descriptor_class, make_descriptor
-from fxc.runtime.host import HostRuntime
-from fxc.errors import CompileError
-from fxc.frontend.capture import TensorSpec
+from fxc.backends.cpu import openmp
+from fxc.backends.cpu.descriptors import descriptor_class, make_descriptor, tensor_view
+from fxc.runtime import host as host_runtime
+from fxc.runtime.artifact import Artifact, ArtifactError
+from fxc.runtime.program import check_tensor, readable
+from fxc.runtime.signature import Signature
+
+#: The file of an artifact that holds the code.
+SHARED_OBJECT = "program.so"
+host_runtime.BUFFER_FRAMES.add(__file__)
 
 
-class JitFunction:
-    """The compiled entry function, callable with flat torch tensors."""
+def _dlopen(data: bytes):
+    """Loads a shared object from bytes as a fresh instance; returns the
+    library and a closer to call once it is no longer used.
 
-    def __init__(self, module: ir.Module, program, *, opt_level: int = 3, shared_libs: Sequence[str] = ()):
-        self._program = program
-        self._in_specs: List[TensorSpec] = program.call_arg_specs()
-        self._out_specs: List[TensorSpec] = program.call_result_specs()
-        self.host = HostRuntime(module, program.objects)
-        self._engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=list(shared_libs))
-        self.host.register(self._engine)
-        fn_addr = self._engine.raw_lookup(f"_mlir_ciface_{program.entry}")
-        if not fn_addr:
-            raise CompileError(
-                f"the JIT could not link '{program.entry}': a symbol the compiled code calls is missing "
-                "(LLVM printed 'JIT session error: Symbols not found: [...]' above)"
-            )
-        self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(fn_addr)
-        specs = self._in_specs + self._out_specs
-        self._descs = [make_descriptor(s.shape) for s in specs]
-        self._cells = [ctypes.c_void_p(ctypes.addressof(d)) for d in self._descs]
-        self._packed = (ctypes.c_void_p * len(specs))(*[ctypes.addressof(c) for c in self._cells])
-        self._packed_ptr = ctypes.addressof(self._packed)
-        self._in_descs = self._descs[: len(self._in_specs)]
-        self._out_descs = self._descs[len(self._in_specs) :]
-        self._in_checks = [(s.name, torch.Size(s.shape), s.dtype) for s in self._in_specs]
+    The loader returns an already loaded library for a path it has seen, so
+    the path must be unique among loaded ones: the memfd stays open (and its
+    ``/proc/self/fd/N`` name taken) until the library is closed.
+    """
+    mode = os.RTLD_NOW | os.RTLD_LOCAL
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("fxc-program", 0)
+        try:
+            os.write(fd, data)
+            lib = ctypes.CDLL(f"/proc/self/fd/{fd}", mode=mode)
+        except BaseException:
+            os.close(fd)
+            raise
+        return lib, functools.partial(_close, lib._handle, fd)
+    d = tempfile.mkdtemp(prefix="fxc-")
+    path = os.path.join(d, "program.so")
+    with open(path, "wb") as f:
+        f.write(data)
+    lib = ctypes.CDLL(path, mode=mode)
+    return lib, functools.partial(_close, lib._handle, None, path, d)
+
+
+def _close(handle: int, fd=None, path=None, folder=None) -> None:
+    try:
+        import _ctypes
+
+        _ctypes.dlclose(handle)
+    except (ImportError, OSError):
+        pass
+    if fd is not None:
+        os.close(fd)
+    if path is not None:
+        os.unlink(path)
+        os.rmdir(folder)
+
+
+class _Frame:
+    """The descriptors and packed argument array of one call in flight."""
+
+    __slots__ = ("descs", "cells", "packed", "ptr", "ins", "outs")
+
+    def __init__(self, shapes: list, n_in: int):
+        self.descs = [make_descriptor(s) for s in shapes]
+        self.cells = [ctypes.c_void_p(ctypes.addressof(d)) for d in self.descs]
+        self.packed = (ctypes.c_void_p * len(shapes))(*[ctypes.addressof(c) for c in self.cells])
+        self.ptr = ctypes.addressof(self.packed)
+        self.ins = self.descs[:n_in]
+        self.outs = self.descs[n_in:]
+
+
+class CpuExecutable:
+    """The compiled function of a CPU artifact, callable on flat tensors."""
+
+    def __init__(self, artifact: Artifact, objects=None):
+        manifest = artifact.manifest
+        sig = Signature.from_json(manifest["signature"])
+        if manifest.get("options", {}).get("openmp"):
+            lib = openmp.runtime_library()
+            if lib is None:
+                raise ArtifactError("this artifact runs parallel loops on OpenMP threads; "
+                                    "install intel-openmp (libiomp5), or recompile with openmp=False")
+            openmp.prepare_environment()
+            ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        self.host = host_runtime.HostRuntime(manifest.get("host_calls", []), objects)
+        self._lib, closer = _dlopen(artifact.files[SHARED_OBJECT])
+        weakref.finalize(self, closer)
+        self._callbacks = [self._install(call) for call in self.host.calls]
+        self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(
+            ctypes.cast(getattr(self._lib, f"_mlir__mlir_ciface_{sig.entry}"), ctypes.c_void_p).value
+        )
+        arg_types, result_types = sig.arg_types(), sig.result_types()
+        if not all(t.is_static for t in arg_types + result_types):
+            raise ArtifactError("this CPU runtime runs programs with static shapes only")
+        names = [sig.inputs[ref].name if kind == "input" else ref for kind, ref in sig.args]
+        self._checks = list(zip(names, arg_types, [torch.Size(t.shape) for t in arg_types],
+                                [t.dtype for t in arg_types]))
+        self._shapes = [t.shape for t in arg_types + result_types]
+        self._n_in = len(arg_types)
         # torch.empty(*dims) is faster than torch.empty(shape); () needs the tuple.
-        self._out_alloc = [(tuple(s.shape) or ((),), s.dtype) for s in self._out_specs]
-        self._host_calls = bool(self.host.calls)
+        self._out_alloc = [(tuple(t.shape) or ((),), t.dtype) for t in result_types]
+        self._free: List[_Frame] = []
+        self._has_host_calls = bool(self.host.calls)
+
+    def _install(self, call: host_runtime.HostCall):
+        """A ctypes callback for ``call``, its address written into its slot."""
+        classes = [descriptor_class(r) for r in call.ranks]
+        n_in, dtypes, rt = call.n_inputs, call.dtypes, self.host
+
+        def callback(*desc_ptrs):
+            views = [tensor_view(p.contents, dt) for p, dt in zip(desc_ptrs, dtypes)]
+            rt.run(call, views[:n_in], views[n_in:])
+
+        cb = ctypes.CFUNCTYPE(None, *[ctypes.POINTER(c) for c in classes])(callback)
+        ctypes.c_void_p.in_dll(self._lib, call.symbol).value = ctypes.cast(cb, ctypes.c_void_p).value
+        return cb
 
     def __call__(self, *tensors: torch.Tensor) -> List[torch.Tensor]:
-        if len(tensors) != len(self._in_checks):
-            raise TypeError(f"expected {len(self._in_checks)} tensor inputs, got {len(tensors)}")
+        if len(tensors) != self._n_in:
+            raise TypeError(f"expected {self._n_in} tensor inputs, got {len(tensors)}")
+        try:
+            frame = self._free.pop()
+        except IndexError:
+            frame = _Frame(self._shapes, self._n_in)
         keep = []
-        for t, desc, check in zip(tensors, self._in_descs, self._in_checks):
-            if type(t) is not torch.Tensor or t.dtype is not check[2] or t.shape != check[1] or not t.is_cpu:
-                self._reject(t, *check)
-            if not t.is_contiguous():
-                t = t.contiguous()
-                keep.append(t)
-            # Compiled code never frees its inputs, so `allocated` is not set.
-            desc.aligned = t.data_ptr()
-        outs = [torch.empty(*dims, dtype=dtype) for dims, dtype in self._out_alloc]
-        for o, desc in zip(outs, self._out_descs):
-            desc.aligned = o.data_ptr()
-        if self._host_calls:
-            self.host.begin()
-            self._fn(self._packed_ptr)
-            self.host.end()
-        else:
-            self._fn(self._packed_ptr)
-        return outs
-
-    @staticmethod
-    def _reject(t, name, shape, dtype):
-        """Raises the error for an input that failed the fast check (or returns
-        for a tensor subclass that passes the full one)."""
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"input '{name}': expected a torch.Tensor, got {type(t).__name__}")
-        if t.dtype != dtype:
-            raise TypeError(f"input '{name}': expected dtype {dtype}, got {t.dtype}")
-        if t.shape != shape:
-            raise ValueError(f"input '{name}': expected shape {tuple(shape)}, got {tuple(t.shape)}")
-        if not t.is_cpu:
-            raise ValueError(f"input '{name}': expected a cpu tensor, got device {t.device}")
+        try:
+            for t, desc, (name, ttype, shape, dtype) in zip(tensors, frame.ins, self._checks):
+                if not ((type(t) is torch.Tensor or type(t) is torch.nn.Parameter) and t.dtype is dtype
+                        and t.shape == shape and t.is_cpu and t.is_contiguous() and not t.is_neg()):
+                    check_tensor(t, name, ttype)
+                    t = readable(t)
+                    keep.append(t)
+                # Compiled code never frees its inputs, so `allocated` is not set.
+                desc.aligned = t.data_ptr()
+            outs = [torch.empty(*dims, dtype=dtype) for dims, dtype in self._out_alloc]
+            for o, desc in zip(outs, frame.outs):
+                desc.aligned = o.data_ptr()
+            if self._has_host_calls:
+                state = self.host.begin()
+                self._fn(frame.ptr)
+                self.host.end(state)
+            else:
+                self._fn(frame.ptr)
+            return outs
+        finally:
+            self._free.append(frame)

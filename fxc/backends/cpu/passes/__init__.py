@@ -8,5 +8,6 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     convert_memref_copy_to_linalg,
     distinct_results,
     emit_c_interface,
+    indirect_host_calls,
     lower_int8_matmul,
 )

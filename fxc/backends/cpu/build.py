@@ -1,0 +1,128 @@
+"""From the ``llvm`` stage to an artifact: a shared object plus its host calls.
+
+MLIR's ExecutionEngine compiles the module for the host CPU (position
+independent code, optimisation level from the options) and writes the object
+it produced; the system C compiler driver (``cc``, which Triton needs as
+well) links it into ``program.so``.  The host-call declarations become the
+manifest's ``host_calls``: plain data the runtime reads without MLIR.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from typing import List
+
+from torch_mlir import ir
+from torch_mlir.execution_engine import ExecutionEngine
+
+from fxc.backends.cpu.passes.indirect_host_calls import SLOT_SUFFIX
+from fxc.backends.cpu.runtime import SHARED_OBJECT
+from fxc.dialects.torch_types import torch_dtype
+from fxc.errors import CompileError, location_of
+from fxc.runtime import host
+from fxc.runtime.torch_ops import dtype_name
+
+_ELEMENT_DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16", "i1": "bool",
+                   "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64"}
+
+
+def _cast(cls, attr: ir.Attribute):
+    try:
+        return cls(attr)
+    except ValueError:
+        return None
+
+
+def _attr_json(attr: ir.Attribute):
+    """The plain-data value of an ``fxc.args`` attribute (host_calls.py)."""
+    if (d := _cast(ir.DictAttr, attr)) is not None:
+        return {a.name: _attr_json(a.attr) for a in d}
+    for cls in (ir.BoolAttr, ir.IntegerAttr, ir.FloatAttr, ir.StringAttr):
+        if (v := _cast(cls, attr)) is not None:
+            return v.value
+    if (arr := _cast(ir.ArrayAttr, attr)) is not None:
+        return [_attr_json(a) for a in arr]
+    if _cast(ir.UnitAttr, attr) is not None:
+        return None
+    raise CompileError(f"unexpected host-call attribute {attr}")
+
+
+def host_call_specs(module: ir.Module) -> List[dict]:
+    """The manifest entries of the host calls of a module in the ``llvm`` stage."""
+    specs = []
+    for op in module.body.operations:
+        op = op.operation
+        if op.name != "llvm.func" or "fxc.op" not in op.attributes or len(op.regions[0].blocks):
+            continue
+        attrs = op.attributes
+        memrefs = [ir.MemRefType(ir.TypeAttr(t).value) for t in ir.ArrayAttr(attrs["fxc.buffer_types"])]
+        n_results = ir.IntegerAttr(attrs["fxc.num_results"]).value if "fxc.num_results" in attrs else 0
+        if "fxc.dtypes" in attrs:  # recorded by fxc-lower-effects: int8 and uint8 differ there
+            dtypes = [dtype_name(torch_dtype(_attr_json(a))) for a in ir.ArrayAttr(attrs["fxc.dtypes"])]
+        else:
+            dtypes = [_ELEMENT_DTYPES[str(m.element_type)] for m in memrefs]
+        specs.append(host.spec(
+            ir.StringAttr(attrs["sym_name"]).value + SLOT_SUFFIX,
+            ir.StringAttr(attrs["fxc.op"]).value,
+            [_attr_json(a) for a in ir.ArrayAttr(attrs["fxc.args"])],
+            dtypes=dtypes,
+            num_inputs=len(memrefs) - n_results,
+            ranks=[m.rank for m in memrefs],
+            bases=_attr_json(attrs["fxc.bases"]) if "fxc.bases" in attrs else [],
+            location=location_of(op.location),
+        ))
+    return specs
+
+
+#: Dialects that MLIR translates to LLVM IR.
+_TRANSLATABLE = ("llvm", "omp", "builtin")
+
+
+def _check_translatable(module: ir.Module) -> None:
+    """A located CompileError for the first op LLVM translation would refuse
+    (ExecutionEngine itself only says that it failed)."""
+    for op in module.body.operations:
+        bad = []
+
+        def visit(o):
+            if o.name.partition(".")[0] not in _TRANSLATABLE:
+                bad.append(o)
+                return ir.WalkResult.INTERRUPT
+            return ir.WalkResult.ADVANCE
+
+        op.operation.walk(visit)
+        if bad:
+            raise CompileError(f"fxc's CPU backend cannot translate '{bad[0].name}' to LLVM IR "
+                               f"(no lowering to the LLVM dialect)", location_of(bad[0].location))
+
+
+def shared_object(module: ir.Module, entry: str, *, opt_level: int, shared_libs: List[str]) -> bytes:
+    """Compiles ``module`` (LLVM dialect) to a shared object's bytes."""
+    _check_translatable(module)
+    try:
+        engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libs,
+                                 enable_object_dump=True, enable_pic=True)
+    except RuntimeError as e:
+        raise CompileError(f"LLVM could not compile the program: {e}") from None
+    if not engine.raw_lookup(f"_mlir_ciface_{entry}"):  # compiles the module
+        raise CompileError(
+            f"LLVM could not link '{entry}': a symbol the compiled code calls is missing "
+            "(LLVM printed 'JIT session error: Symbols not found: [...]' above)"
+        )
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        raise CompileError("fxc's CPU backend links its code with the system C compiler driver, and "
+                           "there is no 'cc' on PATH (install gcc or clang, or set CC)")
+    with tempfile.TemporaryDirectory(prefix="fxc-link-") as d:
+        obj, so = os.path.join(d, "program.o"), os.path.join(d, SHARED_OBJECT)
+        engine.dump_to_object_file(obj)
+        # -Bsymbolic: the object's own functions (``main``...) bind to
+        # themselves, never to a same-named symbol of the process (python's).
+        link = subprocess.run([cc, "-shared", "-Wl,-Bsymbolic", "-o", so, obj, "-lm"], capture_output=True, text=True)
+        if link.returncode != 0:
+            raise CompileError(f"linking the compiled code failed: {link.stderr.strip()}")
+        with open(so, "rb") as f:
+            return f.read()
