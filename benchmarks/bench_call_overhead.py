@@ -3,8 +3,9 @@
 Times, in one process, eager PyTorch, torch.compile (Inductor) and fxc on a
 tiny program where the work is negligible, so the numbers are the cost of
 getting in and out of compiled code.  Also times fxc's layers separately:
-the full ``CompiledModule.__call__``, the CPU runtime's ``JitFunction`` and
-the bare ctypes call.
+the full ``CompiledModule.__call__``, the CPU runtime's ``CpuExecutable``
+(input checks, a per-call frame from the pool, output allocation) and the
+bare ctypes call.
 
     .venv/bin/python benchmarks/bench_call_overhead.py
 """
@@ -32,27 +33,37 @@ def main():
     torch.set_num_threads(1)
     x, y = torch.randn(4, 4), torch.randn(4, 4)
     compiled = fxc.compile(add_one, (x, y))
+    print(f"CPU: {_cpu()}, 1 thread")
     inductor = torch.compile(add_one)
     inductor(x, y)
     assert torch.equal(compiled(x, y), add_one(x, y))
 
-    jit = compiled._run
+    exe = compiled._exe
     rows = [
         ("eager PyTorch", median_us(lambda: add_one(x, y))),
         ("torch.compile (Inductor)", median_us(lambda: inductor(x, y))),
         ("fxc CompiledModule.__call__", median_us(lambda: compiled(x, y))),
-        ("fxc JitFunction (no pytree)", median_us(lambda: jit(x, y))),
+        ("fxc CpuExecutable (no pytree)", median_us(lambda: exe(x, y))),
     ]
-    # The bare call reuses the descriptors of the last call: keep that call's
-    # output alive, or the kernel would write into freed memory.
-    last_out = jit(x, y)
-    rows.append(("fxc bare ctypes call", median_us(lambda: jit._fn(jit._packed_ptr))))
+    # The bare call reuses the descriptors of the last call's frame: keep that
+    # call's output alive, or the kernel would write into freed memory.
+    last_out = exe(x, y)
+    frame = exe._free[-1]
+    rows.append(("fxc bare ctypes call", median_us(lambda: exe._fn(frame.ptr))))
     del last_out
     eager = rows[0][1]
     inductor_t = rows[1][1]
     print(f"{'4x4 f32 add, per call':32s} {'median us':>10s} {'/eager':>8s} {'/inductor':>10s}")
     for name, t in rows:
         print(f"{name:32s} {t:10.2f} {t / eager:8.2f} {t / inductor_t:10.2f}")
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def main(argv=None):
             continue
         ref = eager()
         t0 = time.perf_counter()
-        compiled = fxc.compile(module, inputs, target="cpu")
+        compiled = fxc.compile(module, inputs, target="cpu", freeze=True)  # constant weights, packed once
         t_fxc_compile = time.perf_counter() - t0
         inductor = torch.compile(module, backend="inductor", dynamic=False)
         _check(name, "fxc", compiled(*inputs), ref)

@@ -96,8 +96,9 @@ class CompiledModule(LoadedProgram):
         self._stopped = list(self._ir)[-1] if artifact is None else None  # the stop_after stage
         if artifact is not None:
             super().__init__(artifact, program.state, program.objects)
-        else:
-            self.artifact, self.signature = None, program.signature
+        else:  # stopped early: nothing to run
+            self.artifact, self.signature, self._plain, self._pack = None, program.signature, True, tuple
+            self._exe = functools.partial(_not_runnable, self._stopped)
 
     @property
     def mlir(self) -> str:
@@ -129,15 +130,9 @@ class CompiledModule(LoadedProgram):
             raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to save")
         super().save(path)
 
-    def __call__(self, *args, **kwargs):
-        if self._stopped:
-            raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to run")
-        return super().__call__(*args, **kwargs)
 
-    def call_flat(self, flat):
-        if self._stopped:
-            raise RuntimeError(f"compilation stopped after stage '{self._stopped}'; nothing to run")
-        return super().call_flat(flat)
+def _not_runnable(stage: str, *args):
+    raise RuntimeError(f"compilation stopped after stage '{stage}'; nothing to run")
 
 
 def compile(

@@ -185,11 +185,11 @@ class LoadedProgram:
                 read (a FakeTensor, a meta or wrapper-subclass tensor); the
                 message names the input.
         """
-        if self._plain and not kwargs:
-            if len(args) != len(self.signature.inputs):
-                raise TypeError(f"expected {len(self.signature.inputs)} inputs, got {len(args)}")
+        if self._plain and not kwargs:  # the executable checks the count
             return self._pack(self._exe(*args))
         flat, spec = pytree.tree_flatten((tuple(args), dict(kwargs)))
+        if len(flat) != len(self.signature.inputs) and not kwargs and len(args) != len(self.signature.inputs):
+            raise TypeError(f"expected {len(self.signature.inputs)} inputs, got {len(args)}")
         if spec != self.signature.in_spec:
             raise TypeError(
                 f"inputs do not match the structure the program was compiled for: "

@@ -36,6 +36,7 @@ from fxc.runtime.signature import Signature
 
 #: The file of an artifact that holds the code.
 SHARED_OBJECT = "program.so"
+_Parameter, _Tensor, _empty = torch.nn.Parameter, torch.Tensor, torch.empty
 host_runtime.BUFFER_FRAMES.add(__file__)
 
 
@@ -117,8 +118,9 @@ class CpuExecutable:
         if not all(t.is_static for t in arg_types + result_types):
             raise ArtifactError("this CPU runtime runs programs with static shapes only")
         names = [sig.inputs[ref].name if kind == "input" else ref for kind, ref in sig.args]
-        self._checks = list(zip(names, arg_types, [torch.Size(t.shape) for t in arg_types],
-                                [t.dtype for t in arg_types]))
+        self._checks = list(zip(names, arg_types))
+        self._shapes_in = [torch.Size(t.shape) for t in arg_types]
+        self._dtypes_in = [t.dtype for t in arg_types]
         self._shapes = [t.shape for t in arg_types + result_types]
         self._n_in = len(arg_types)
         # torch.empty(*dims) is faster than torch.empty(shape); () needs the tuple.
@@ -141,22 +143,21 @@ class CpuExecutable:
 
     def __call__(self, *tensors: torch.Tensor) -> List[torch.Tensor]:
         if len(tensors) != self._n_in:
-            raise TypeError(f"expected {self._n_in} tensor inputs, got {len(tensors)}")
+            raise TypeError(f"expected {self._n_in} inputs, got {len(tensors)}")
+        free = self._free
+        frame = free.pop() if free else _Frame(self._shapes, self._n_in)
         try:
-            frame = self._free.pop()
-        except IndexError:
-            frame = _Frame(self._shapes, self._n_in)
-        keep = []
-        try:
-            for t, desc, (name, ttype, shape, dtype) in zip(tensors, frame.ins, self._checks):
-                if not ((type(t) is torch.Tensor or type(t) is torch.nn.Parameter) and t.dtype is dtype
-                        and t.shape == shape and t.is_cpu and t.is_contiguous() and not t.is_neg()):
-                    check_tensor(t, name, ttype)
-                    t = readable(t)
-                    keep.append(t)
+            keep, i = None, 0
+            for t, desc, shape, dtype in zip(tensors, frame.ins, self._shapes_in, self._dtypes_in):
+                tt = type(t)
+                if not ((tt is _Tensor or tt is _Parameter) and t.dtype is dtype and t.shape == shape
+                        and t.is_contiguous() and t.is_cpu and not t.is_neg()):
+                    t = self._slow_input(i, t)
+                    keep = (keep or []) + [t]
                 # Compiled code never frees its inputs, so `allocated` is not set.
                 desc.aligned = t.data_ptr()
-            outs = [torch.empty(*dims, dtype=dtype) for dims, dtype in self._out_alloc]
+                i += 1
+            outs = [_empty(*dims, dtype=dtype) for dims, dtype in self._out_alloc]
             for o, desc in zip(outs, frame.outs):
                 desc.aligned = o.data_ptr()
             if self._has_host_calls:
@@ -167,4 +168,11 @@ class CpuExecutable:
                 self._fn(frame.ptr)
             return outs
         finally:
-            self._free.append(frame)
+            free.append(frame)
+
+    def _slow_input(self, i: int, t) -> torch.Tensor:
+        """Checks an input that failed the fast test; returns a tensor compiled
+        code can read (materialized), or raises naming it."""
+        name, ttype = self._checks[i]
+        check_tensor(t, name, ttype)
+        return readable(t)
