@@ -27,6 +27,7 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
+from fxc.frontend.decompose import TABLE, decompose_graph
 from fxc.frontend.importer import OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 
 
@@ -177,7 +178,8 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
                     model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
                 )
         with _lifted_tokens():
-            ep = ep.run_decompositions()
+            # torch-mlir's own table (see fxc.frontend.decompose).
+            ep = ep.run_decompositions(TABLE)
     return _program_of(ep)
 
 
@@ -416,7 +418,8 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
     if program.graph is not None:
         importer = FxcImporter(context=context)
         try:
-            importer.import_stateless_graph(program.graph.graph, func_name=program.entry)
+            graph = decompose_graph(program.graph).graph
+            importer.import_stateless_graph(graph, func_name=program.entry)
         except NotImplementedError as e:
             raise CompileError(f"fxc cannot import this graph: {e}") from None
         return importer.module

@@ -9,4 +9,6 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     distinct_results,
     emit_c_interface,
     lower_int8_matmul,
+    isolate_tm_tensor_buffers,
+    sequentialize_parallel_reductions,
 )
