@@ -26,8 +26,38 @@ from torch._guards import detect_fake_mode
 from torch.fx.experimental.proxy_tensor import make_fx
 from torch_mlir.extras.fx_decomp_util import get_decomposition_table
 
-#: What torch-mlir's FX route decomposes with.
-TABLE: Dict = get_decomposition_table()
+def _transformer_encoder_layer_fwd(
+    src, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, use_gelu, norm_first, eps,
+    norm_weight_1, norm_bias_1, norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2,
+    mask=None, mask_type=None,
+):
+    """``nn.TransformerEncoderLayer``'s inference fast path (ATen's
+    ``transformer_encoder_layer_forward``), batch-first and unmasked."""
+    if mask is not None or src.dim() != 3:
+        return NotImplemented
+    F = torch.nn.functional
+    norm = lambda t, w, b: F.layer_norm(t, (embed_dim,), w, b, eps)
+    b, n, _ = src.shape
+    x = norm(src, norm_weight_1, norm_bias_1) if norm_first else src
+    q, k, v = F.linear(x, qkv_weight, qkv_bias).split(embed_dim, dim=-1)
+    heads = lambda t: t.reshape(b, n, num_heads, embed_dim // num_heads).transpose(1, 2)
+    attn = F.scaled_dot_product_attention(heads(q), heads(k), heads(v))
+    src = src + F.linear(attn.transpose(1, 2).reshape(b, n, embed_dim), proj_weight, proj_bias)
+    if not norm_first:
+        src = norm(src, norm_weight_1, norm_bias_1)
+    x = norm(src, norm_weight_2, norm_bias_2) if norm_first else src
+    hidden = F.linear(x, ffn_weight_1, ffn_bias_1)
+    out = src + F.linear(F.gelu(hidden) if use_gelu else F.relu(hidden), ffn_weight_2, ffn_bias_2)
+    return out if norm_first else norm(out, norm_weight_2, norm_bias_2)
+
+
+#: What fxc decomposes with: torch-mlir's table, plus (for graphs torch.compile
+#: hands over under ``no_grad``) the fused inference fast paths of torch.nn
+#: modules, which export never records and torch-mlir has no lowering for.
+TABLE: Dict = {
+    **get_decomposition_table(),
+    torch.ops.aten._transformer_encoder_layer_fwd.default: _transformer_encoder_layer_fwd,
+}
 
 _KEPT_META = ("stack_trace", "nn_module_stack", "source_fn_stack")
 
