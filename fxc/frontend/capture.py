@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 import torch.utils._pytree as pytree
 from torch.export import ExportedProgram
+from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
 from torch.export.graph_signature import (
     ConstantArgument,
     ExportGraphSignature,
@@ -28,7 +29,7 @@ from torch_mlir import ir
 
 from fxc.errors import CompileError
 from fxc.frontend.decompose import TABLE, decompose_graph
-from fxc.frontend.importer import OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
+from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,13 +175,36 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, dynami
             if not isinstance(model, torch.nn.Module):
                 model = _FunctionModule(model)
             with _lifted_tokens():
-                ep = torch.export.export(
-                    model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
-                )
+                try:
+                    ep = torch.export.export(
+                        model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
+                    )
+                except GuardOnDataDependentSymNode as e:
+                    raise CompileError(
+                        "fxc compiles programs whose control flow and shapes do not depend on tensor "
+                        f"values (int(tensor), .item() in a condition...): {str(e).strip().splitlines()[0]}"
+                    ) from None
         with _lifted_tokens():
             # torch-mlir's own table (see fxc.frontend.decompose).
             ep = ep.run_decompositions(TABLE)
+    _check_outputs(ep)
     return _program_of(ep)
+
+
+def _check_outputs(ep: ExportedProgram) -> None:
+    """Every output is a tensor or a constant (not a SymInt from ``.item()``)."""
+    nodes = {n.name: n for n in ep.graph.nodes}
+    for spec in ep.graph_signature.output_specs:
+        if isinstance(spec.arg, TensorArgument) or isinstance(spec.arg, ConstantArgument):
+            continue
+        node = nodes.get(getattr(spec.arg, "name", None))
+        where = None
+        if node is not None and node.meta.get("stack_trace"):
+            frames = _FRAME.findall(node.meta["stack_trace"])
+            where = f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+        raise CompileError(
+            f"the program returns a {type(spec.arg).__name__.replace('Argument', '')} ({spec.arg.name}); "
+            "fxc compiles programs that return tensors (return the tensor, not .item())", where)
 
 
 def _lifted_tokens():
