@@ -21,6 +21,26 @@ def location_of(loc) -> Optional[str]:
     return f"{m.group(1)}:{m.group(2)}" if m else None
 
 
+_TORCH_OP = re.compile(r'loc\("((?:aten|prims|higher_order|[A-Za-z_][A-Za-z0-9_]*)\.[A-Za-z0-9_.]+)"\(')
+
+
+def torch_op_of(loc) -> Optional[str]:
+    """The PyTorch op (``aten.cumsum.default``) an MLIR location names: the
+    importer wraps each op's location in a name location for it."""
+    if loc is None:
+        return None
+    m = _TORCH_OP.search(str(loc))
+    return m.group(1) if m else None
+
+
+def naming_torch_op(message: str, loc) -> str:
+    """``message``, saying which PyTorch op failed if it does not already."""
+    op = torch_op_of(loc)
+    if op is None or op.rsplit(".", 1)[0] in message:
+        return message
+    return f"{message} (while compiling PyTorch op '{op}')"
+
+
 class CompileError(Exception):
     """fxc could not compile a program.
 
@@ -69,6 +89,10 @@ def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
         return CompileError(str(err), notes=notes)
     first = diags[0]
     extra = []
+    if "(while compiling PyTorch op" not in first.message:
+        first_message = naming_torch_op(_plain(first.message), first.location)
+    else:
+        first_message = _plain(first.message)
     for d in diags[1:]:
         loc = location_of(d.location)
         msg = _plain(d.message)
@@ -79,4 +103,4 @@ def from_mlir_error(err, *, notes: Iterable[str] = ()) -> CompileError:
         if msg.startswith("see current operation"):
             continue
         extra.append(f"{loc}: note: {msg}" if loc else f"note: {msg}")
-    return CompileError(_plain(first.message), location_of(first.location), [*extra, *notes])
+    return CompileError(first_message, location_of(first.location), [*extra, *notes])

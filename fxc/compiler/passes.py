@@ -14,7 +14,7 @@ from typing import Dict, Type
 
 from torch_mlir import ir
 
-from fxc.errors import CompileError, location_of
+from fxc.errors import CompileError, location_of, naming_torch_op
 
 
 class PassFailure(CompileError):
@@ -31,7 +31,7 @@ class ModulePass:
         raise NotImplementedError
 
     def fail(self, op: ir.Operation, message: str) -> PassFailure:
-        return PassFailure(message, location_of(op.location))
+        return PassFailure(naming_torch_op(message, op.location), location_of(op.location))
 
 
 #: Every registered pass: pipeline name -> class.

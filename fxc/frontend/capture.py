@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 import torch.utils._pytree as pytree
 from torch.export import ExportedProgram
+from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
 from torch.export.graph_signature import (
     ConstantArgument,
     ExportGraphSignature,
@@ -29,8 +30,9 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
+from fxc.frontend.decompose import TABLE, decompose_graph
+from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 from fxc.runtime.signature import Result, Signature, Slot, State, TensorType
-from fxc.frontend.importer import OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 
 
 @dataclasses.dataclass
@@ -89,11 +91,19 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
             if not isinstance(model, torch.nn.Module):
                 model = _FunctionModule(model)
             with _lifted_tokens():
-                ep = torch.export.export(
-                    model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
-                )
+                try:
+                    ep = torch.export.export(
+                        model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
+                    )
+                except GuardOnDataDependentSymNode as e:
+                    raise CompileError(
+                        "fxc compiles programs whose control flow and shapes do not depend on tensor "
+                        f"values (int(tensor), .item() in a condition...): {str(e).strip().splitlines()[0]}"
+                    ) from None
         with _lifted_tokens():
-            ep = ep.run_decompositions()
+            # torch-mlir's own table (see fxc.frontend.decompose).
+            ep = ep.run_decompositions(TABLE)
+    _check_outputs(ep)
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
     _name_inputs(program.signature, names)
@@ -128,6 +138,22 @@ def _own_state(ep: ExportedProgram) -> dict:
     state = dict(ep.state_dict)
     state.update({k: v for k, v in ep.constants.items() if isinstance(v, torch.Tensor)})
     return state
+
+
+def _check_outputs(ep: ExportedProgram) -> None:
+    """Every output is a tensor or a constant (not a SymInt from ``.item()``)."""
+    nodes = {n.name: n for n in ep.graph.nodes}
+    for spec in ep.graph_signature.output_specs:
+        if isinstance(spec.arg, TensorArgument) or isinstance(spec.arg, ConstantArgument):
+            continue
+        node = nodes.get(getattr(spec.arg, "name", None))
+        where = None
+        if node is not None and node.meta.get("stack_trace"):
+            frames = _FRAME.findall(node.meta["stack_trace"])
+            where = f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+        raise CompileError(
+            f"the program returns a {type(spec.arg).__name__.replace('Argument', '')} ({spec.arg.name}); "
+            "fxc compiles programs that return tensors (return the tensor, not .item())", where)
 
 
 def _lifted_tokens():
@@ -386,7 +412,8 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
     if program.graph is not None:
         importer = FxcImporter(context=context)
         try:
-            importer.import_stateless_graph(program.graph.graph, func_name=program.entry)
+            graph = decompose_graph(program.graph).graph
+            importer.import_stateless_graph(graph, func_name=program.entry)
         except NotImplementedError as e:
             raise CompileError(f"fxc cannot import this graph: {e}") from None
         return importer.module

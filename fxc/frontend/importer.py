@@ -13,7 +13,9 @@ nodes tagged by :func:`tag_tokens`.  Functionalized mutating ops
 from __future__ import annotations
 
 import operator
+import os
 import re
+import sysconfig
 from typing import Any, List
 
 import torch
@@ -80,20 +82,52 @@ def _is_with_effects(node: torch.fx.Node) -> bool:
 _FRAME = re.compile(r"""File "([^"]+)", line ([0-9]+),""")
 
 
+def _library_dirs() -> tuple:
+    """Where installed code lives (the stdlib, site-packages, fxc itself)."""
+    paths = sysconfig.get_paths()
+    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    dirs |= {os.path.dirname(os.path.dirname(torch.__file__)), os.path.dirname(os.path.dirname(__file__))}
+    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def user_frames(frames: list) -> list:
+    """``frames`` (outermost first) without the library frames inside the
+    innermost frame of the user's own code, if there is one: an op that
+    ``torch.nn`` or ``transformers`` code calls on behalf of the user's line
+    is located at that line."""
+    is_user = [not os.path.realpath(f).startswith(_LIBRARY_DIRS) for f, _ in frames]
+    if True not in is_user:
+        return frames
+    innermost = len(is_user) - 1 - is_user[::-1].index(True)
+    return frames[: innermost + 1]
+
+
 class FxcContextCache(ContextCache):
     """Types token-carrying nodes as ``!fxc.token``; locates ops at user lines.
 
     A location is ``callsite(innermost at callers...)`` built from the node's
-    stack trace, skipping generated code (``<eval_with_key>``...) so that the
-    innermost frame is a line the user wrote.
+    stack trace, skipping generated code (``<eval_with_key>``...) and the
+    library frames inside the user's innermost one (:func:`user_frames`), so
+    that the innermost frame is a line the user wrote.
     """
 
     def get_node_location(self, node):
         trace = node.meta.get("stack_trace")
         if not trace:
             return None
+        loc = self._frames_location(trace)
+        if node.op == "call_function":
+            # Named after the PyTorch op, so that a failure in any later
+            # stage can say which op it came from (fxc.errors.torch_op_of).
+            loc = ir.Location.name(overload_name(node.target), childLoc=loc, context=self._c)
+        return loc
+
+    def _frames_location(self, trace: str):
         frames = [(f, int(line)) for f, line in _FRAME.findall(trace)]
-        real = [fr for fr in frames if not fr[0].startswith("<")] or frames
+        real = user_frames([fr for fr in frames if not fr[0].startswith("<")] or frames)
         if not real:
             return ir.Location.unknown(context=self._c)
         locs = [ir.Location.file(f, line, col=0, context=self._c) for f, line in real]

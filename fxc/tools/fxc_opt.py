@@ -64,6 +64,8 @@ def process(text: str, elements, filename: str, debuginfo: bool) -> tuple:
         return None, str(e.in_file(filename))
     except ValueError as e:  # a pipeline that does not parse
         return None, f"error: {e}"
+    except Exception as e:  # a pass's own bug: a diagnostic, never a traceback
+        return None, f"{filename}: error: internal error ({type(e).__name__}): {e}"
     return _mlir_compat.module_asm(module, debug_info=debuginfo), None
 
 

@@ -6,6 +6,7 @@ Importing this package registers them (``fxc.compiler.passes.PASSES``);
 
 from fxc.transforms import (  # noqa: F401  (registration)
     check_lowered,
+    check_torch_ops,
     lower_effects,
     lower_out_dtype,
     torch_narrow_int_operands,

@@ -98,6 +98,22 @@ def promotion(op: ir.Operation):
     return promote, overload(*casted).dtype
 
 
+def eager_result(op: ir.Operation):
+    """What eager returns for an ``fxc.out_dtype``'s operands (a meta tensor).
+
+    Raises:
+        ValueError: eager rejects the operands (a negative stride, a kernel
+            larger than its input...); the message is PyTorch's.
+    """
+    overload = resolve_overload(fxc_d.wrapped_op_name(op))
+    try:
+        promote, _ = promotion(op)
+        metas = [_meta_arg(a) for a in op.operands]
+        return overload(*[m.to(promote) if isinstance(m, torch.Tensor) else m for m in metas])
+    except (RuntimeError, TypeError, ValueError, IndexError, OverflowError) as e:
+        raise ValueError(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from None
+
+
 def _asm(value: ir.Value) -> Optional[str]:
     parts = vtensor_parts(value.type)
     return None if parts is None else parts[1]
@@ -381,4 +397,17 @@ class LowerOutDtype(ModulePass):
             unknown = [str(v.type) for v in [*op.operands, *op.results] if _unsupported_tensor(v.type)]
             if unknown:
                 raise self.fail(op, f"fxc cannot compile out_dtype({name}) on {unknown[0]}: complex dtypes are not supported")
+            self._check_shape(op, name)
         apply_patterns(module_op, [UnbatchedConv2d(), IntMatmul(), IntLinear(), IntConvolution(), Generic()])
+
+    def _check_shape(self, op, name):
+        """The operands are ones eager accepts, giving the result's shape."""
+        try:
+            meta = eager_result(op)
+        except ValueError as e:
+            raise self.fail(op, f"out_dtype({name}): eager rejects these operands: {e}") from None
+        dims = vtensor_parts(op.results[0].type)[0]
+        if not isinstance(meta, torch.Tensor):
+            raise self.fail(op, f"out_dtype({name}) returns a {type(meta).__name__}, not a tensor")
+        if dims is not None and (len(dims) != meta.dim() or any(d not in (None, m) for d, m in zip(dims, meta.shape))):
+            raise self.fail(op, f"out_dtype({name}): result type has shape {list(dims)}; eager's result has {list(meta.shape)}")

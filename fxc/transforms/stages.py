@@ -17,6 +17,9 @@ COMMON_STAGES: Tuple[Stage, ...] = (
         ("torch", "fxc"),
         (
             "fxc-verify",
+            # Before the torch backend pipeline: an op nothing lowers fails
+            # here, not after minutes of work on a large model.
+            "fxc-check-torch-ops",
             "fxc-lower-effects",
             "fxc-lower-out-dtype",
             "torch-function-to-torch-backend-pipeline",

@@ -15,11 +15,17 @@ backend contract, before the conversion to linalg:
   (``c`` wrapped to 8 bits as PyTorch's cast does); other operands (an
   ``alpha``) are kept;
 * a 0-d integer literal operand of another dtype is re-made in the result
-  dtype; any other 0-d integer operand of another dtype gets ``aten.to.dtype``.
+  dtype; any other 0-d integer operand of another dtype gets ``aten.to.dtype``;
+* ``aten.where.self`` gets its value operands in the result dtype (the
+  conversion crashes on ``where(c, x_i8, c)``, a ``bool`` operand);
+* ``aten.mm`` / ``aten.bmm`` / ``aten.matmul`` of 8-bit integers (which
+  crash the conversion too) multiply in ``int32`` and truncate: integer
+  arithmetic wraps, so the result is what PyTorch's 8-bit arithmetic gives.
 """
 
 from __future__ import annotations
 
+import torch
 from torch_mlir import ir
 
 from fxc._mlir_compat import walk
@@ -60,6 +66,36 @@ def _literal_int(value: ir.Value):
     return None
 
 
+_MATMULS = ("torch.aten.mm", "torch.aten.bmm", "torch.aten.matmul")
+
+
+def _widen_matmul(op) -> None:
+    """``mm(a, b) : i8`` -> ``to(mm(to(a, i32), to(b, i32)) : i32, i8)``."""
+    result = op.results[0]
+    dims, asm = vtensor_parts(result.type)
+    if any(not vtensor_parts(v.type) for v in op.operands[:2]):
+        return
+    with op.location, ir.InsertionPoint(op):
+        wide = [TorchBuilder.cast(v, torch.int32) for v in op.operands[:2]]
+        product = TorchBuilder.op(op.name, wide, vtensor_type(dims, "si32"))
+        narrow = TorchBuilder.cast(product, torch_dtype(asm))
+    result.replace_all_uses_with(narrow)
+    op.erase()
+
+
+def _where_operands(op) -> None:
+    """``where(c, x, y)``: ``x`` and ``y`` in the result's dtype."""
+    asm = vtensor_parts(op.results[0].type)[1]
+    operands = list(op.operands)
+    with op.location, ir.InsertionPoint(op):
+        for i in (1, 2):
+            parts = vtensor_parts(operands[i].type)
+            if parts and parts[1] != asm:
+                operands[i] = TorchBuilder.cast(operands[i], torch_dtype(asm))
+    for i in (1, 2):
+        op.operands[i] = operands[i]
+
+
 @register
 class TorchNarrowIntOperands(ModulePass):
     name = "fxc-torch-narrow-int-operands"
@@ -76,7 +112,12 @@ class TorchNarrowIntOperands(ModulePass):
 
         walk(module_op, visit)
         for op in todo:
-            self._rewrite(op)
+            if op.name in _MATMULS:
+                _widen_matmul(op)
+            elif op.name == "torch.aten.where.self":
+                _where_operands(op)
+            else:
+                self._rewrite(op)
 
     def _rewrite(self, op):
         asm = vtensor_parts(op.results[0].type)[1]

@@ -36,3 +36,31 @@ func.func @zero_d(%x: !torch.vtensor<[4],si8>, %y: !torch.vtensor<[4],si32>) -> 
   %1 = torch.aten.mul.Scalar %y, %int3 : !torch.vtensor<[4],si32>, !torch.int -> !torch.vtensor<[4],si32>
   return %0, %1 : !torch.vtensor<[4],si8>, !torch.vtensor<[4],si32>
 }
+
+// 8-bit integer matmuls multiply in int32 and truncate (wrapping, as
+// PyTorch's int8 arithmetic); the conversion to linalg crashes on them.
+// CHECK-LABEL: func.func @matmuls(
+// CHECK: %[[A:.*]] = torch.aten.to.dtype %arg0, %{{.*}} -> !torch.vtensor<[3,4],si32>
+// CHECK: %[[B:.*]] = torch.aten.to.dtype %arg1, %{{.*}} -> !torch.vtensor<[4,2],si32>
+// CHECK: %[[P:.*]] = torch.aten.mm %[[A]], %[[B]] : !torch.vtensor<[3,4],si32>, !torch.vtensor<[4,2],si32> -> !torch.vtensor<[3,2],si32>
+// CHECK: torch.aten.to.dtype %[[P]], %{{.*}} -> !torch.vtensor<[3,2],si8>
+// CHECK: torch.aten.bmm %{{.*}}, %{{.*}} : !torch.vtensor<[2,3,4],si32>, !torch.vtensor<[2,4,2],si32> -> !torch.vtensor<[2,3,2],si32>
+// CHECK: torch.aten.to.dtype %{{.*}} -> !torch.vtensor<[2,3,2],ui8>
+// LINALG-LABEL: func.func @matmuls(
+// LINALG: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x4xi32>, tensor<4x2xi32>)
+// LINALG: arith.trunci %{{.*}} : i32 to i8
+func.func @matmuls(%a: !torch.vtensor<[3,4],si8>, %b: !torch.vtensor<[4,2],si8>, %c: !torch.vtensor<[2,3,4],ui8>, %d: !torch.vtensor<[2,4,2],ui8>) -> (!torch.vtensor<[3,2],si8>, !torch.vtensor<[2,3,2],ui8>) {
+  %0 = torch.aten.mm %a, %b : !torch.vtensor<[3,4],si8>, !torch.vtensor<[4,2],si8> -> !torch.vtensor<[3,2],si8>
+  %1 = torch.aten.bmm %c, %d : !torch.vtensor<[2,3,4],ui8>, !torch.vtensor<[2,4,2],ui8> -> !torch.vtensor<[2,3,2],ui8>
+  return %0, %1 : !torch.vtensor<[3,2],si8>, !torch.vtensor<[2,3,2],ui8>
+}
+
+// where's value operands take the result's dtype (a bool one crashes the
+// conversion).
+// CHECK-LABEL: func.func @where(
+// CHECK: %[[C:.*]] = torch.aten.to.dtype %arg0, %{{.*}} -> !torch.vtensor<[4],si8>
+// CHECK: torch.aten.where.self %arg0, %arg1, %[[C]] : !torch.vtensor<[4],i1>, !torch.vtensor<[4],si8>, !torch.vtensor<[4],si8> -> !torch.vtensor<[4],si8>
+func.func @where(%c: !torch.vtensor<[4],i1>, %x: !torch.vtensor<[4],si8>) -> !torch.vtensor<[4],si8> {
+  %0 = torch.aten.where.self %c, %x, %c : !torch.vtensor<[4],i1>, !torch.vtensor<[4],si8>, !torch.vtensor<[4],i1> -> !torch.vtensor<[4],si8>
+  return %0 : !torch.vtensor<[4],si8>
+}

@@ -56,6 +56,11 @@ class CpuBackend(Backend):
                     "func.func(linalg-fuse-elementwise-ops)",
                     "fxc-distinct-results",
                     "fxc-bufferize-host-calls",
+                    # As torch-mlir's refbackend: what convert-torch-to-tmtensor
+                    # made (sort, topk, cumsum, scatter, index_put, attention)
+                    # has no one-shot-bufferize interface of its own.
+                    "func.func(tm-tensor-bufferize)",
+                    "fxc-isolate-tm-tensor-buffers",
                     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
                     "buffer-results-to-out-params{modify-public-functions=true hoist-static-allocs=true}",
                     "buffer-deallocation-pipeline",
@@ -69,16 +74,27 @@ class CpuBackend(Backend):
                     "fxc-emit-c-interface",
                     *(("fxc-lower-int8-matmul",) if options.int8_microkernel else ()),
                     "fxc-convert-memref-copy-to-linalg",
+                    "func.func(tm-tensor-to-loops)",
                     "func.func(convert-linalg-to-loops)",
                     "lower-affine",
                     # canonicalize inlines the memref.alloca_scope that scf-to-openmp
                     # wraps loop bodies in (scf-to-cf cannot split a region of it).
-                    *(("convert-scf-to-openmp", "canonicalize") if options.openmp else ()),
+                    # Reducing parallel loops (from tm-tensor-to-loops) run
+                    # sequentially, as the refbackend runs every loop.
+                    *(("fxc-sequentialize-parallel-reductions", "convert-scf-to-openmp", "canonicalize")
+                      if options.openmp else ()),
                     "convert-scf-to-cf",
                     "expand-strided-metadata",
                     "lower-affine",
                     # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
                     "func.func(arith-expand{include-bf16=true})",
+                    # Math ops with an LLVM intrinsic become it; the others
+                    # (erf, ...) calls into the process's libm, as the
+                    # refbackend's convert-math-to-libm does (the refbackend
+                    # expands erf into a polynomial first; libm's erff is
+                    # exact to 1 ulp, which eager's GELU matches).
+                    "func.func(convert-math-to-llvm)",
+                    "convert-math-to-libm",
                     "convert-vector-to-llvm",
                     "finalize-memref-to-llvm",
                     "convert-to-llvm",

@@ -10,4 +10,6 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     emit_c_interface,
     indirect_host_calls,
     lower_int8_matmul,
+    isolate_tm_tensor_buffers,
+    sequentialize_parallel_reductions,
 )
