@@ -144,7 +144,7 @@ def _check_outputs(ep: ExportedProgram) -> None:
     """Every output is a tensor or a constant (not a SymInt from ``.item()``)."""
     nodes = {n.name: n for n in ep.graph.nodes}
     for spec in ep.graph_signature.output_specs:
-        if isinstance(spec.arg, TensorArgument) or isinstance(spec.arg, ConstantArgument):
+        if spec.kind != OutputKind.USER_OUTPUT or isinstance(spec.arg, (TensorArgument, ConstantArgument)):
             continue
         node = nodes.get(getattr(spec.arg, "name", None))
         where = None
