@@ -18,6 +18,7 @@ import timeit
 import torch
 
 import fxc
+from fxc.runtime import host_cpu
 
 
 def add_one(x, y):
@@ -33,7 +34,7 @@ def main():
     torch.set_num_threads(1)
     x, y = torch.randn(4, 4), torch.randn(4, 4)
     compiled = fxc.compile(add_one, (x, y))
-    print(f"CPU: {_cpu()}, 1 thread")
+    print(f"CPU: {host_cpu.model_name()} ({', '.join(sorted(host_cpu.features()))}), 1 thread")
     inductor = torch.compile(add_one)
     inductor(x, y)
     assert torch.equal(compiled(x, y), add_one(x, y))
@@ -56,14 +57,6 @@ def main():
     print(f"{'4x4 f32 add, per call':32s} {'median us':>10s} {'/eager':>8s} {'/inductor':>10s}")
     for name, t in rows:
         print(f"{name:32s} {t:10.2f} {t / eager:8.2f} {t / inductor_t:10.2f}")
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 
+from fxc.runtime import host_cpu
+
 PROBE = r"""
 import json, resource, sys, time, torch
 import fxc
@@ -60,7 +62,7 @@ def main():
         ("weights as inputs, cold cache", {}, {"FXC_CACHE_DIR": cache}),
         ("weights as inputs, warm cache", {}, {"FXC_CACHE_DIR": cache}),
     ]
-    print(f"fxc at {ns.fxc_root}; 2 x Linear(1024, 1024), batch 8; CPU: {_cpu()}")
+    print(f"fxc at {ns.fxc_root}; 2 x Linear(1024, 1024), batch 8; CPU: {host_cpu.model_name()}")
     print(f"{'compile':34s} {'seconds':>8s} {'peak RSS MB':>12s} {'+MB':>8s} {'IR chars kept':>14s}")
     for name, kwargs, env in rows:
         r = measure(ns.fxc_root, kwargs, env)
@@ -69,14 +71,6 @@ def main():
             continue
         print(f"{name:34s} {r['seconds']:8.2f} {r['peak_mb']:12.0f} {r['delta_mb']:8.0f} {r['ir_chars_kept']:14d}"
               + ("  (from cache)" if r["from_cache"] else ""))
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 if __name__ == "__main__":

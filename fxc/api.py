@@ -248,7 +248,7 @@ def _manifest(program: Program) -> dict:
     """The target-independent part of an artifact's manifest."""
     return {
         "format": FORMAT,
-        "fxc_version": _fxc_version(),
+        "fxc_version": _version("fxc"),
         "torch_version": torch.__version__,
         "signature": program.signature.to_json(),
         "frozen": program.frozen,
@@ -258,7 +258,7 @@ def _manifest(program: Program) -> dict:
 
 def _cache_key(module, program: Program, backend, options) -> str:
     return cache.key_of([
-        FORMAT, _fxc_version(), _source_digest(), torch.__version__, _torch_mlir_version(),
+        FORMAT, _version("fxc"), _source_digest(), torch.__version__, _version("torch-mlir"),
         type(backend).__name__, repr(sorted(options_dict(options).items())),
         ",".join(backend.host_features(options)),
         repr(program.signature.to_json()), program.frozen, sorted(program.objects),
@@ -266,17 +266,10 @@ def _cache_key(module, program: Program, backend, options) -> str:
     ])
 
 
-def _fxc_version() -> str:
-    try:
-        return metadata.version("fxc")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 @functools.lru_cache(maxsize=None)
-def _torch_mlir_version() -> str:
+def _version(dist: str) -> str:
     try:
-        return metadata.version("torch-mlir")
+        return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "unknown"
 

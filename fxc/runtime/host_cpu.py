@@ -37,6 +37,15 @@ def features() -> FrozenSet[str]:
     return frozenset(flags & RELEVANT)
 
 
+def model_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), for benchmark reports."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
+
+
 def arch() -> str:
     """``x86_64``, ``aarch64``..."""
     return platform.machine()
