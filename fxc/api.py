@@ -57,7 +57,7 @@ class ExportOutput:
 
 
 def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None, *,
-           freeze: bool = False) -> ExportOutput:
+           freeze: bool = False, dynamic_shapes: Any = None) -> ExportOutput:
     """Captures ``model`` with torch.export and imports it into MLIR.
 
     Args:
@@ -65,11 +65,13 @@ def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = 
         example_args: positional example inputs.
         example_kwargs: keyword example inputs.
         freeze: parameters and buffers become constants (see :func:`compile`).
+        dynamic_shapes: symbolic sizes (see :func:`compile`); they appear as
+            ``torch.symbolic_int`` / ``torch.bind_symbolic_shape``.
 
     Returns:
         An :class:`ExportOutput` holding the ``torch``-stage module.
     """
-    program = capture(model, example_args, example_kwargs, freeze=freeze)
+    program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes)
     module = import_program(program, _mlir_compat.new_context())
     return ExportOutput(program, _mlir_compat.module_asm(module, debug_info=True))
 
@@ -143,6 +145,7 @@ def compile(
     target: str = "cpu",
     options: Any = None,
     freeze: bool = False,
+    dynamic_shapes: Any = None,
     stop_after: Optional[str] = None,
 ) -> CompiledModule:
     """Compiles a PyTorch program with fxc.
@@ -161,6 +164,13 @@ def compile(
             into the code as constants (which lets the compiler fold and pack
             them).  A frozen program ignores later changes to the model's
             weights, by design; by default they are read at every call.
+        dynamic_shapes: which input sizes are symbolic, as
+            ``torch.export.export`` takes them (``Dim("batch", min=1)``,
+            derived dims like ``2 * d``, ``Dim.AUTO``, ``Dim.DYNAMIC``).  One
+            compile then runs every size in range; a call outside a symbol's
+            range or breaking a relation raises ``ValueError`` naming the
+            input, dimension, symbol and constraint.  An ``ExportedProgram``
+            keeps the dynamic shapes it was exported with.
         stop_after: a stage name (see :func:`stages`); compile no further.
 
     Returns:
@@ -174,11 +184,12 @@ def compile(
     """
     if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
         # fxc compiles static shapes: re-export at the example inputs' shapes.
-        program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze)
-    elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
+        program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze,
+                          dynamic_shapes=dynamic_shapes)
+    elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model) and dynamic_shapes is None:
         program = capture_graph(model)
     else:
-        program = capture(model, example_args, example_kwargs, freeze=freeze)
+        program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes)
     return compile_program(program, target=target, stop_after=stop_after, options=options)
 
 

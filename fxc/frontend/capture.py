@@ -31,8 +31,9 @@ from torch_mlir import ir
 
 from fxc.errors import CompileError
 from fxc.frontend.decompose import TABLE, decompose_graph
+from fxc.frontend.symbolic import normalize_symbolic_scalars
 from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
-from fxc.runtime.signature import Result, Signature, Slot, State, TensorType
+from fxc.runtime.signature import Result, Signature, Slot, State, TensorType, dim_of
 
 
 @dataclasses.dataclass
@@ -90,6 +91,9 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
         else:
             if not isinstance(model, torch.nn.Module):
                 model = _FunctionModule(model)
+                if isinstance(dynamic_shapes, dict) and names and set(dynamic_shapes) <= set(names):
+                    # The wrapper's forward takes *args: key the spec by it.
+                    dynamic_shapes = {"args": tuple(dynamic_shapes.get(n) for n in names[: len(args)])}
             with _lifted_tokens():
                 try:
                     ep = torch.export.export(
@@ -269,12 +273,79 @@ def _program_of(ep: ExportedProgram, freeze: bool) -> Program:
     signature = Signature(
         inputs, outputs, args,
         [Result(name, TensorType.of(nodes[name].meta["val"]), tuple(dests)) for name, dests in results],
-        state, ep.call_spec.in_spec, ep.call_spec.out_spec,
+        state, ep.call_spec.in_spec, ep.call_spec.out_spec, symbols=_symbols(ep),
     )
+    _check_sizes(signature, nodes)
     return Program(
         ep, signature, frozen=freeze, objects=objects,
         import_signature=ExportGraphSignature(input_specs=import_ins, output_specs=import_outs),
     )
+
+
+def _symbols(ep: ExportedProgram) -> dict:
+    """``{symbol: (lo, hi, user name)}`` of an ExportedProgram's size symbols
+    (``hi`` None: unbounded; the name of the ``Dim`` the user gave, if any)."""
+    shape_env = None
+    for node in ep.graph.nodes:
+        for d in getattr(node.meta.get("val"), "shape", ()):
+            if isinstance(d, torch.SymInt):
+                shape_env = d.node.shape_env
+                break
+        if shape_env is not None:
+            break
+    debug = getattr(shape_env, "source_name_to_debug_name", {}) if shape_env is not None else {}
+    symbols = {}
+    for sym, vr in ep.range_constraints.items():
+        if not sym.is_Symbol or str(sym).startswith("u"):
+            continue  # a derived dim's range follows from its root's; unbacked ones have no input
+        hi = int(vr.upper) if _finite(vr.upper) else None
+        sources = shape_env.var_to_sources.get(sym, []) if shape_env is not None else []
+        name = next((debug[_source_name(s)] for s in sources if _source_name(s) in debug), None)
+        symbols[str(sym)] = (int(vr.lower) if _finite(vr.lower) else 0, hi, name)
+    return symbols
+
+
+def _finite(bound) -> bool:
+    try:
+        int(bound)
+        return bool(getattr(bound, "is_finite", True))
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return False
+
+
+def _check_sizes(signature: Signature, nodes: dict) -> None:
+    """Every result size follows from the input sizes: a size known only
+    after running (``nonzero``, a boolean mask, ``.item()`` as a size) is a
+    CompileError at the op that makes it, not a failure at call time."""
+    from fxc.runtime.shapes import compile_expr
+
+    bound = set()
+    for slot in signature.inputs:
+        dims = slot.type.shape if slot.type is not None else ((slot.value,) if slot.kind == "symint" else ())
+        bound.update(d for d in dims if isinstance(d, str) and d.isidentifier())
+    bound.update(d for s in signature.state for d in s.type.shape if isinstance(d, str))
+    for r in signature.results:
+        for d in r.type.shape:
+            missing = [] if isinstance(d, int) else [x for x in compile_expr(d)[1] if x not in bound]
+            if missing:
+                node = nodes.get(r.name)
+                where = _user_line(node)
+                raise CompileError(
+                    f"the size of '{r.name}' ({d}) is known only when the program runs (data-dependent: "
+                    f"nonzero, a boolean mask, .item() as a size); fxc does not compile data-dependent "
+                    f"output sizes yet", where)
+
+
+def _user_line(node) -> Optional[str]:
+    if node is None or not node.meta.get("stack_trace"):
+        return None
+    frames = _FRAME.findall(node.meta["stack_trace"])
+    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+
+
+def _source_name(source) -> str:
+    name = source.name
+    return name() if callable(name) else name
 
 
 def _state_tensor(ep: ExportedProgram, spec: InputSpec) -> torch.Tensor:
@@ -311,6 +382,9 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
             elif isinstance(val, torch.Tensor):
                 args.append(("input", len(inputs)))
                 inputs.append(Slot("tensor", node.name, TensorType.of(val)))
+            elif isinstance(val, torch.SymInt):  # a size Dynamo passes (dynamic=True)
+                args.append(("input", len(inputs)))
+                inputs.append(Slot("symint", node.name, value=dim_of(val)))
             else:
                 raise CompileError(f"graph input {node.name} is a {type(val).__name__}; fxc compiles tensor inputs")
         elif node.op == "output":
@@ -319,6 +393,10 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                 if isinstance(arg, torch.fx.Node) and arg.meta.get(TOKEN_META):
                     outputs.append(Slot("token", arg.name))
                     result_nodes.append(arg)
+                elif isinstance(arg, torch.fx.Node) and isinstance(arg.meta.get("val"), torch.SymInt):
+                    # A size: computed from the inputs' sizes at each call.
+                    outputs.append(Slot("symint", arg.name, value=dim_of(arg.meta["val"])))
+                    result_nodes.append(None)
                 elif isinstance(arg, torch.fx.Node):
                     outputs.append(Slot("tensor", arg.name, TensorType.of(arg.meta["val"])))
                     src = _alias_source(arg)
@@ -330,7 +408,7 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                 else:
                     outputs.append(Slot("constant", value=arg))
             if result_nodes != leaves:
-                gm = _with_outputs(gm, result_nodes)
+                gm = _with_outputs(gm, [r for r in result_nodes if r is not None])
     _, in_spec = pytree.tree_flatten((tuple(range(len(inputs))), {}))
     signature = Signature(
         inputs, outputs, args,
@@ -412,7 +490,7 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
     if program.graph is not None:
         importer = FxcImporter(context=context)
         try:
-            graph = decompose_graph(program.graph).graph
+            graph = normalize_symbolic_scalars(decompose_graph(program.graph)).graph
             importer.import_stateless_graph(graph, func_name=program.entry)
         except NotImplementedError as e:
             raise CompileError(f"fxc cannot import this graph: {e}") from None
@@ -423,7 +501,10 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
     try:
         importer = FxcImporter(context=context)
         try:
-            importer.import_program(ep, func_name=program.entry)
+            # Size symbols, their ranges and relations become torch.symbolic_int
+            # and torch.bind_symbolic_shape ops (fxc-lower-symbolic-shapes).
+            importer.import_program(ep, func_name=program.entry,
+                                    import_symbolic_shape_expressions=bool(program.signature.symbols))
         except NotImplementedError as e:
             raise CompileError(f"fxc cannot import this program: {e}") from None
         return importer.module

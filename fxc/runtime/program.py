@@ -25,6 +25,7 @@ import torch.utils._pytree as pytree
 
 from fxc.runtime import host_cpu
 from fxc.runtime.artifact import Artifact, ArtifactError
+from fxc.runtime.shapes import ShapeGuards
 from fxc.runtime.signature import Signature, TensorType
 
 #: target -> "module:Class" of each built-in backend's executable.
@@ -69,7 +70,8 @@ def check_tensor(t, name: str, expected: TensorType) -> None:
     if len(t.shape) != len(expected.shape) or any(
         isinstance(d, int) and d != s for d, s in zip(expected.shape, t.shape)
     ):
-        raise ValueError(f"input '{name}': expected shape {tuple(expected.shape)}, got {tuple(t.shape)}")
+        raise ValueError(f"input '{name}': expected shape [{', '.join(map(str, expected.shape))}], "
+                         f"got [{', '.join(map(str, t.shape))}]")
 
 
 def _unreadable(t: torch.Tensor) -> Optional[str]:
@@ -163,6 +165,13 @@ class LoadedProgram:
         self._exe = _executable_class(self.target)(artifact, objects)
         self._state = _StateSource(self.signature, state)
         sig = self.signature
+        # Integer outputs (sizes) are computed from the inputs' sizes.
+        self._size_outputs = [(i, s.value) for i, s in enumerate(sig.outputs) if s.kind == "symint"]
+        if self._size_outputs:
+            sized = [i for i, s in enumerate(sig.inputs) if s.kind in ("tensor", "symint")]
+            self._size_inputs = sized
+            self._sizes = ShapeGuards([(sig.inputs[i].name, tuple(sig.inputs[i].type.shape) if sig.inputs[i].type
+                                        else sig.inputs[i].value) for i in sized], sig.symbols)
         self._plain = sig.is_plain
         n_out = len(sig.outputs)
         if sig.out_spec == _spec_of(0):
@@ -212,6 +221,10 @@ class LoadedProgram:
         args = [flat[ref] if kind == "input" else self._state.get(ref) for kind, ref in sig.args]
         results = self._exe(*args)
         outs: List[Any] = [torch.empty(0) if s.kind == "token" else s.value for s in sig.outputs]
+        if self._size_outputs:
+            env = self._sizes.bind([flat[i] for i in self._size_inputs])
+            for i, expr in self._size_outputs:
+                outs[i] = ShapeGuards.shape((expr,), env)[0]
         with torch.no_grad():
             for r, value in zip(sig.results, results):
                 for kind, ref in r.dests:

@@ -21,10 +21,11 @@ program is bound to a module or a state dict when it is called (see
   result's destination), a ``token`` (an empty tensor, as PyTorch returns)
   or a ``constant``.
 
-A dimension of a :class:`TensorType` is an ``int`` or a symbol name
-(``"s0"``); ``symbols`` maps each symbol to its inclusive range
-``[lo, hi]`` (``hi`` None for unbounded).  The dynamic-shapes work fills
-these in; static programs have none.
+A dimension of a :class:`TensorType` is an ``int`` or a Python expression
+over size symbols (``"s0"``, ``"2*s0"``); ``symbols`` maps each symbol to
+``(lo, hi, name)``: its inclusive range (``hi`` None for unbounded) and the
+user's name for it (a ``torch.export.Dim``'s), if any.  Static programs have
+none.  ``fxc.runtime.shapes`` binds and checks them at each call.
 """
 
 from __future__ import annotations
@@ -50,8 +51,7 @@ class TensorType:
 
     @staticmethod
     def of(value) -> "TensorType":
-        return TensorType(value.dtype, tuple(int(d) if not isinstance(d, torch.SymInt) else str(d) for d in value.shape),
-                          value.device.type)
+        return TensorType(value.dtype, tuple(dim_of(d) for d in value.shape), value.device.type)
 
     @property
     def is_static(self) -> bool:
@@ -68,11 +68,23 @@ class TensorType:
         return TensorType(dtype_of(d["dtype"]), tuple(d["shape"]), d.get("device", "cpu"))
 
 
+def dim_of(d) -> Dim:
+    """An ``int``, or a ``SymInt``'s expression as Python source (``"2*s0"``)."""
+    if isinstance(d, torch.SymInt):
+        from torch.utils._sympy.printers import PythonPrinter
+
+        expr = d.node.expr
+        return int(expr) if expr.is_number else PythonPrinter().doprint(expr)
+    return int(d)
+
+
 @dataclasses.dataclass(frozen=True)
 class Slot:
-    """One flat user input or output."""
+    """One flat user input or output: a ``tensor``, an effect ``token``, a
+    ``constant``, or a ``symint`` (an integer size; ``value`` is its
+    expression over the size symbols)."""
 
-    kind: str  # "tensor" | "token" | "constant"
+    kind: str  # "tensor" | "token" | "constant" | "symint"
     name: str = ""
     type: Optional[TensorType] = None
     value: Any = None
@@ -81,14 +93,15 @@ class Slot:
         d: Dict[str, Any] = {"kind": self.kind, "name": self.name}
         if self.type is not None:
             d["type"] = self.type.to_json()
-        if self.kind == "constant":
+        if self.kind in ("constant", "symint"):
             d["value"] = _constant_json(self.value)
         return d
 
     @staticmethod
     def from_json(d: dict) -> "Slot":
         t = TensorType.from_json(d["type"]) if "type" in d else None
-        return Slot(d["kind"], d.get("name", ""), t, _constant_value(d["value"]) if d["kind"] == "constant" else None)
+        value = _constant_value(d["value"]) if d["kind"] in ("constant", "symint") else None
+        return Slot(d["kind"], d.get("name", ""), t, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,11 +147,12 @@ class Signature:
     state: List[State] = dataclasses.field(default_factory=list)
     in_spec: Any = None
     out_spec: Any = None
-    symbols: Dict[str, Tuple[int, Optional[int]]] = dataclasses.field(default_factory=dict)
+    symbols: Dict[str, Tuple[int, Optional[int], Optional[str]]] = dataclasses.field(default_factory=dict)
     entry: str = "main"
 
-    def arg_types(self) -> List[TensorType]:
-        """The TensorType of each argument of the compiled function."""
+    def arg_types(self) -> List[Optional[TensorType]]:
+        """The TensorType of each argument of the compiled function (None for
+        an integer argument)."""
         states = {s.fqn: s.type for s in self.state}
         return [self.inputs[ref].type if kind == "input" else states[ref] for kind, ref in self.args]
 

@@ -35,8 +35,8 @@ def _write(text: str, output) -> None:
 def cmd_export(ns) -> int:
     import fxc
 
-    name, model, args, kwargs = load_model(ns.model)
-    out = fxc.export(model, args, kwargs)
+    name, model, args, kwargs, dynamic = load_model(ns.model)
+    out = fxc.export(model, args, kwargs, dynamic_shapes=dynamic)
     _write(out.mlir, ns.output)
     return 0
 
@@ -44,8 +44,9 @@ def cmd_export(ns) -> int:
 def cmd_compile(ns) -> int:
     import fxc
 
-    name, model, args, kwargs = load_model(ns.model)
-    compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze)
+    name, model, args, kwargs, dynamic = load_model(ns.model)
+    compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze,
+                           dynamic_shapes=dynamic)
     if ns.emit:
         # Constants in full where the text goes to a file (fxc-opt reads it back).
         _write(compiled.ir(ns.emit, elide=ns.output in (None, "-")), ns.output)
@@ -84,11 +85,11 @@ def _flush_all() -> None:
 def cmd_run(ns) -> int:
     import fxc
 
-    name, model, args, kwargs = load_model(ns.model)
+    name, model, args, kwargs, dynamic = load_model(ns.model)
     if ns.artifact:
         compiled = fxc.load(ns.artifact, model)
     else:
-        compiled = fxc.compile(model, args, kwargs, target=ns.target, freeze=ns.freeze)
+        compiled = fxc.compile(model, args, kwargs, target=ns.target, freeze=ns.freeze, dynamic_shapes=dynamic)
     print(f"[fxc] {name}: running eager PyTorch", flush=True)
     expected = model(*args, **kwargs)
     _flush_all()

@@ -8,7 +8,9 @@ must define:
   returns one;
 * example inputs: ``Name.example_inputs()`` if ``Name`` has it, else a
   module-level ``example_inputs()``.  It returns a tuple of positional
-  arguments, or a ``(args, kwargs)`` pair whose second item is a dict.
+  arguments, or a ``(args, kwargs)`` pair whose second item is a dict;
+* optionally ``dynamic_shapes()`` (on ``Name`` or module-level): the
+  symbolic sizes, as ``torch.export.export`` takes them (``Dim(...)``).
 
 With no ``MODEL``, the bundled example ``examples/quantized_mlp.py`` is used.
 """
@@ -31,7 +33,7 @@ class ModelFileError(Exception):
 
 
 def load_model(spec: str | None):
-    """Returns ``(name, module, args, kwargs)`` for a MODEL argument."""
+    """Returns ``(name, module, args, kwargs, dynamic_shapes)`` for a MODEL argument."""
     spec = spec or str(BUNDLED)
     path, _, name = spec.partition(":")
     name = name or DEFAULT_NAME
@@ -66,4 +68,5 @@ def load_model(spec: str | None):
         args, kwargs = inputs
     else:
         args, kwargs = tuple(inputs), {}
-    return f"{file.stem}.{name}", model, args, kwargs
+    shapes_fn = getattr(obj, "dynamic_shapes", None) or getattr(module, "dynamic_shapes", None)
+    return f"{file.stem}.{name}", model, args, kwargs, shapes_fn() if callable(shapes_fn) else None

@@ -9,6 +9,7 @@ from fxc.transforms import (  # noqa: F401  (registration)
     check_torch_ops,
     lower_effects,
     lower_out_dtype,
+    lower_symbolic_shapes,
     torch_narrow_int_operands,
     unsigned_matmul_rebuild,
     verify,

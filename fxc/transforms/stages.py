@@ -32,6 +32,8 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             # torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline,
             # less its final contract check, which rejects the func.call ops
             # of fxc's host runtime; fxc-check-lowered takes its place.
+            # Size symbols go first: torch-to-linalg has no lowering for them.
+            "fxc-lower-symbolic-shapes",
             "fxc-torch-narrow-int-operands",
             "func.func(torch-scalarize-shapes)",
             "func.func(convert-torch-to-tmtensor)",

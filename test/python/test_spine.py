@@ -183,7 +183,7 @@ def test_wrong_input_count(example):
 
 def test_wrong_shape_names_the_input(example):
     _, x, compiled = example
-    with pytest.raises(ValueError, match=re.escape("input 'x': expected shape (3, 8), got (4, 8)")):
+    with pytest.raises(ValueError, match=re.escape("input 'x': expected shape [3, 8], got [4, 8]")):
         compiled(torch.zeros(4, 8, dtype=torch.int8))
 
 

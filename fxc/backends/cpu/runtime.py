@@ -32,6 +32,7 @@ from fxc.backends.cpu.descriptors import descriptor_class, make_descriptor, tens
 from fxc.runtime import host as host_runtime
 from fxc.runtime.artifact import Artifact, ArtifactError
 from fxc.runtime.program import check_tensor, readable
+from fxc.runtime.shapes import ShapeGuards
 from fxc.runtime.signature import Signature
 
 #: The file of an artifact that holds the code.
@@ -81,17 +82,38 @@ def _close(handle: int, fd=None, path=None, folder=None) -> None:
 
 
 class _Frame:
-    """The descriptors and packed argument array of one call in flight."""
+    """The descriptors and packed argument array of one call in flight.
+
+    A tensor position holds a memref descriptor (the packed array points at a
+    cell holding its address: the C interface takes descriptors by pointer);
+    an integer position (``shape`` None) holds an ``int64`` the array points
+    at directly.  Static descriptors are filled once; symbolic ones per call.
+    """
 
     __slots__ = ("descs", "cells", "packed", "ptr", "ins", "outs")
 
     def __init__(self, shapes: list, n_in: int):
-        self.descs = [make_descriptor(s) for s in shapes]
-        self.cells = [ctypes.c_void_p(ctypes.addressof(d)) for d in self.descs]
+        self.descs = [ctypes.c_int64() if s is None else _descriptor(s) for s in shapes]
+        self.cells = [d if s is None else ctypes.c_void_p(ctypes.addressof(d)) for d, s in zip(self.descs, shapes)]
         self.packed = (ctypes.c_void_p * len(shapes))(*[ctypes.addressof(c) for c in self.cells])
         self.ptr = ctypes.addressof(self.packed)
         self.ins = self.descs[:n_in]
         self.outs = self.descs[n_in:]
+
+
+def _descriptor(shape):
+    if all(isinstance(d, int) for d in shape):
+        return make_descriptor(shape)
+    return descriptor_class(len(shape))()
+
+
+def _set_shape(desc, shape) -> None:
+    """Writes the sizes and contiguous strides of ``shape`` into ``desc``."""
+    stride = 1
+    for i in range(len(shape) - 1, -1, -1):
+        desc.sizes[i] = shape[i]
+        desc.strides[i] = stride
+        stride *= max(shape[i], 1)
 
 
 class CpuExecutable:
@@ -115,18 +137,23 @@ class CpuExecutable:
             ctypes.cast(getattr(self._lib, f"_mlir__mlir_ciface_{sig.entry}"), ctypes.c_void_p).value
         )
         arg_types, result_types = sig.arg_types(), sig.result_types()
-        if not all(t.is_static for t in arg_types + result_types):
-            raise ArtifactError("this CPU runtime runs programs with static shapes only")
         names = [sig.inputs[ref].name if kind == "input" else ref for kind, ref in sig.args]
         self._checks = list(zip(names, arg_types))
-        self._shapes_in = [torch.Size(t.shape) for t in arg_types]
-        self._dtypes_in = [t.dtype for t in arg_types]
-        self._shapes = [t.shape for t in arg_types + result_types]
+        self._shapes = [None if t is None else t.shape for t in arg_types + result_types]
         self._n_in = len(arg_types)
-        # torch.empty(*dims) is faster than torch.empty(shape); () needs the tuple.
-        self._out_alloc = [(tuple(t.shape) or ((),), t.dtype) for t in result_types]
         self._free: List[_Frame] = []
         self._has_host_calls = bool(self.host.calls)
+        self._result_types = result_types
+        self._dynamic = not all(t is not None and t.is_static for t in arg_types + result_types)
+        if self._dynamic:
+            self._guards = ShapeGuards(
+                [(n, sig.inputs[ref].value if t is None else tuple(t.shape))
+                 for n, t, (kind, ref) in zip(names, arg_types, sig.args)], sig.symbols)
+            return
+        self._shapes_in = [torch.Size(t.shape) for t in arg_types]
+        self._dtypes_in = [t.dtype for t in arg_types]
+        # torch.empty(*dims) is faster than torch.empty(shape); () needs the tuple.
+        self._out_alloc = [(tuple(t.shape) or ((),), t.dtype) for t in result_types]
 
     def _install(self, call: host_runtime.HostCall):
         """A ctypes callback for ``call``, its address written into its slot."""
@@ -142,6 +169,8 @@ class CpuExecutable:
         return cb
 
     def __call__(self, *tensors: torch.Tensor) -> List[torch.Tensor]:
+        if self._dynamic:
+            return self._call_dynamic(*tensors)
         if len(tensors) != self._n_in:
             raise TypeError(f"expected {self._n_in} inputs, got {len(tensors)}")
         free = self._free
@@ -169,6 +198,47 @@ class CpuExecutable:
             return outs
         finally:
             free.append(frame)
+
+    def _call_dynamic(self, *values) -> List[torch.Tensor]:
+        """A call with symbolic sizes: bind and guard them, then size the
+        descriptors and the results for this call."""
+        if len(values) != self._n_in:
+            raise TypeError(f"expected {self._n_in} inputs, got {len(values)}")
+        values = [self._checked_int(i, v) if ttype is None else self._slow_input(i, v)
+                  for i, (v, (_, ttype)) in enumerate(zip(values, self._checks))]
+        env = self._guards.bind(values)
+        free = self._free
+        frame = free.pop() if free else _Frame(self._shapes, self._n_in)
+        try:
+            for v, desc, (_, ttype) in zip(values, frame.ins, self._checks):
+                if ttype is None:
+                    desc.value = v
+                else:
+                    desc.aligned = v.data_ptr()
+                    if not ttype.is_static:
+                        _set_shape(desc, v.shape)
+            outs = []
+            for t, desc in zip(self._result_types, frame.outs):
+                shape = ShapeGuards.shape(t.shape, env)
+                o = _empty(shape, dtype=t.dtype)
+                outs.append(o)
+                desc.aligned = o.data_ptr()
+                if not t.is_static:
+                    _set_shape(desc, shape)
+            if self._has_host_calls:
+                state = self.host.begin()
+                self._fn(frame.ptr)
+                self.host.end(state)
+            else:
+                self._fn(frame.ptr)
+            return outs
+        finally:
+            free.append(frame)
+
+    def _checked_int(self, i: int, v) -> int:
+        if isinstance(v, torch.SymInt) or not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"input '{self._checks[i][0]}': expected an int, got {type(v).__name__}")
+        return v
 
     def _slow_input(self, i: int, t) -> torch.Tensor:
         """Checks an input that failed the fast test; returns a tensor compiled
