@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
 	$(PY) benchmarks/bench_int8.py
 	$(PY) benchmarks/bench_compile.py
+	$(PY) benchmarks/bench_dynamic.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -311,3 +311,31 @@ def test_seed_nonzero_size_factory_nobreak(strict_fxc):
     with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):
         x, b = torch.randn(5), torch.tensor([True, False, True, True, False])
         assert_same(compile_fn(f, fullgraph=True)(x, b), f(x, b))
+
+
+# -- Hugging Face decoders with a dynamic sequence length ------------------------
+
+
+def _decoder(name):
+    transformers = pytest.importorskip("transformers")
+    if name == "gpt2":
+        cfg = transformers.GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=2, n_head=2,
+                                      use_cache=False, bos_token_id=0, eos_token_id=1)
+        return transformers.GPT2LMHeadModel(cfg).eval()
+    cfg = transformers.LlamaConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                   num_key_value_heads=1, intermediate_size=64, max_position_embeddings=32,
+                                   use_cache=False, bos_token_id=0, eos_token_id=1, pad_token_id=0)
+    return transformers.LlamaForCausalLM(cfg).eval()
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama"])
+def test_hf_decoder_dynamic_sequence_length(name):
+    model = _decoder(name)
+    seq = Dim("seq", min=2, max=32)
+    compiled = fxc.compile(model, (torch.randint(0, 100, (1, 8)),), dynamic_shapes={"input_ids": {1: seq}})
+    for n in (2, 5, 8, 17, 32):
+        ids = torch.randint(0, 100, (1, n))
+        torch.testing.assert_close(compiled(ids)["logits"], model(ids).logits, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"input 'input_ids': dimension 1 is 33, outside the range \[2, 32\] "
+                                         r"of symbol s\d+ \(seq\)"):
+        compiled(torch.randint(0, 100, (1, 33)))
