@@ -10,6 +10,7 @@ from fxc.transforms import (  # noqa: F401  (registration)
     lower_effects,
     lower_out_dtype,
     torch_narrow_int_operands,
+    torch_widen_half_reductions,
     unsigned_matmul_rebuild,
     verify,
 )

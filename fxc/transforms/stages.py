@@ -33,6 +33,7 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             # less its final contract check, which rejects the func.call ops
             # of fxc's host runtime; fxc-check-lowered takes its place.
             "fxc-torch-narrow-int-operands",
+            "fxc-torch-widen-half-reductions",
             "func.func(torch-scalarize-shapes)",
             "func.func(convert-torch-to-tmtensor)",
             "func.func(convert-torch-to-linalg)",
