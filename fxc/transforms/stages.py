@@ -35,6 +35,7 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             # Size symbols go first: torch-to-linalg has no lowering for them.
             "fxc-lower-symbolic-shapes",
             "fxc-torch-narrow-int-operands",
+            "fxc-torch-widen-half-reductions",
             "func.func(torch-scalarize-shapes)",
             "func.func(convert-torch-to-tmtensor)",
             "func.func(convert-torch-to-linalg)",

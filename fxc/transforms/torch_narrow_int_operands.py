@@ -16,6 +16,8 @@ backend contract, before the conversion to linalg:
   ``alpha``) are kept;
 * a 0-d integer literal operand of another dtype is re-made in the result
   dtype; any other 0-d integer operand of another dtype gets ``aten.to.dtype``;
+* comparisons of a ``bool`` or 8-bit tensor with another dtype compare in
+  the promoted dtype (``b > b.to(torch.int8)`` crashes the conversion);
 * ``aten.where.self`` gets its value operands in the result dtype (the
   conversion crashes on ``where(c, x_i8, c)``, a ``bool`` operand);
 * ``aten.mm`` / ``aten.bmm`` / ``aten.matmul`` of 8-bit integers (which
@@ -83,6 +85,23 @@ def _widen_matmul(op) -> None:
     op.erase()
 
 
+_COMPARISONS = tuple(f"torch.aten.{c}.Tensor" for c in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def _promote_comparison(op) -> None:
+    """A comparison of a ``bool`` or 8-bit tensor with a tensor of another
+    dtype (which crashes the conversion: ``b > b.to(torch.int8)``) compares
+    both in their promoted dtype, as eager does."""
+    parts = [vtensor_parts(v.type) for v in op.operands[:2]]
+    if None in parts or parts[0][1] == parts[1][1] or not {"i1", *_NARROW} & {parts[0][1], parts[1][1]}:
+        return
+    dtype = torch.promote_types(torch_dtype(parts[0][1]), torch_dtype(parts[1][1]))
+    with op.location, ir.InsertionPoint(op):
+        cast = [TorchBuilder.cast(v, dtype) for v in op.operands[:2]]
+    for i in (0, 1):
+        op.operands[i] = cast[i]
+
+
 def _where_operands(op) -> None:
     """``where(c, x, y)``: ``x`` and ``y`` in the result's dtype."""
     asm = vtensor_parts(op.results[0].type)[1]
@@ -111,8 +130,11 @@ class TorchNarrowIntOperands(ModulePass):
                     todo.append(op)
 
         walk(module_op, visit)
+        walk(module_op, lambda op: todo.append(op) if op.name in _COMPARISONS else None)
         for op in todo:
-            if op.name in _MATMULS:
+            if op.name in _COMPARISONS:
+                _promote_comparison(op)
+            elif op.name in _MATMULS:
                 _widen_matmul(op)
             elif op.name == "torch.aten.where.self":
                 _where_operands(op)

@@ -28,16 +28,20 @@ def test_signature_and_ops():
 
 
 # CHECK-LABEL: TEST: test_signature_and_ops
-# The locations are the lines of forward() above (innermost user frame).
-# CHECK: #[[L_PRINT1:.*]] = loc("{{.*}}import_basic.py":16:0)
+# The locations are the lines of forward() above (innermost user frame),
+# named after the PyTorch op.
+# CHECK: #[[F_PRINT1:.*]] = loc("{{.*}}import_basic.py":16:0)
+# CHECK: #[[L_PRINT1:.*]] = loc("higher_order.with_effects"(#[[F_PRINT1]]))
 # CHECK: func.func @main(%[[TOK:[^ :,)]+]]: !fxc.token {{.*}}, %[[X:[^ :,)]+]]: !torch.vtensor<[4,8],si8> {{.*}}, %[[W:[^ :,)]+]]: !torch.vtensor<[8,2],si8> {{.*}}) -> (!fxc.token, !torch.vtensor<[4,2],si32>)
 # CHECK: %[[S:[^ :,)]+]] = torch.constant.str "moo"
 # CHECK: %[[T1:[^ :,)]+]] = "fxc.with_effects"(%[[TOK]], %[[S]]) {op = "aten._print.default", {{.*}}} : (!fxc.token, !torch.str) -> !fxc.token loc(#[[L_PRINT1]])
 # CHECK: %[[Y:[^ :,)]+]] = "fxc.out_dtype"(%[[X]], %[[W]]) {op = "aten.mm.default", {{.*}}out_dtype = si32} : (!torch.vtensor<[4,8],si8>, !torch.vtensor<[8,2],si8>) -> !torch.vtensor<[4,2],si32> loc(#[[L_MM:.*]])
 # CHECK: %[[T2:[^ :,)]+]] = "fxc.with_effects"(%[[T1]], %{{.*}}) {op = "aten._print.default", {{.*}} loc(#[[L_PRINT2:.*]])
 # CHECK: return %[[T2]], %[[Y]] : !fxc.token, !torch.vtensor<[4,2],si32>
-# CHECK-DAG: #[[L_MM]] = loc("{{.*}}import_basic.py":17:0)
-# CHECK-DAG: #[[L_PRINT2]] = loc("{{.*}}import_basic.py":18:0)
+# CHECK-DAG: #[[F_MM:.*]] = loc("{{.*}}import_basic.py":17:0)
+# CHECK-DAG: #[[F_PRINT2:.*]] = loc("{{.*}}import_basic.py":18:0)
+# CHECK-DAG: #[[L_MM]] = loc("higher_order.out_dtype"(#[[F_MM]]))
+# CHECK-DAG: #[[L_PRINT2]] = loc("higher_order.with_effects"(#[[F_PRINT2]]))
 
 
 def pure(x):

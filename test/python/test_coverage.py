@@ -18,6 +18,7 @@ KNOWN_CRASHES = {
     "mm_uint8": "f = lambda a, b: a @ b\nargs = (torch.randint(0, 255, (3, 4), dtype=torch.uint8), torch.randint(0, 255, (4, 2), dtype=torch.uint8))",
     "bmm_int8": "f = torch.bmm\nargs = (torch.randint(-128, 127, (2, 3, 4), dtype=torch.int8), torch.randint(-128, 127, (2, 4, 2), dtype=torch.int8))",
     "where_bool_int8": "f = lambda c, x: torch.where(c, x, c)\nargs = (torch.rand(6) > 0.5, torch.randint(-128, 127, (6,), dtype=torch.int8))",
+    "compare_bool_int8": "f = lambda b: torch.where(b > b.to(torch.int8), b, b.to(torch.int8))\nargs = (torch.rand(3, 4) > 0.5,)",
     "eye": "f = lambda x: x + torch.eye(4)\nargs = (torch.randn(4, 4),)",
     "eye_uint8": "f = lambda x: x * torch.eye(4, dtype=torch.uint8)\nargs = (torch.randint(0, 9, (4, 4), dtype=torch.uint8),)",
 }

@@ -64,3 +64,13 @@ func.func @where(%c: !torch.vtensor<[4],i1>, %x: !torch.vtensor<[4],si8>) -> !to
   %0 = torch.aten.where.self %c, %x, %c : !torch.vtensor<[4],i1>, !torch.vtensor<[4],si8>, !torch.vtensor<[4],i1> -> !torch.vtensor<[4],si8>
   return %0 : !torch.vtensor<[4],si8>
 }
+
+// A comparison of bool with int8 compares in the promoted dtype (int8); the
+// conversion crashes on the mixed form.
+// CHECK-LABEL: func.func @compare(
+// CHECK: %[[B:.*]] = torch.aten.to.dtype %arg0, %{{.*}} -> !torch.vtensor<[4],si8>
+// CHECK: torch.aten.gt.Tensor %[[B]], %arg1 : !torch.vtensor<[4],si8>, !torch.vtensor<[4],si8> -> !torch.vtensor<[4],i1>
+func.func @compare(%b: !torch.vtensor<[4],i1>, %x: !torch.vtensor<[4],si8>) -> !torch.vtensor<[4],i1> {
+  %0 = torch.aten.gt.Tensor %b, %x : !torch.vtensor<[4],i1>, !torch.vtensor<[4],si8> -> !torch.vtensor<[4],i1>
+  return %0 : !torch.vtensor<[4],i1>
+}

@@ -86,6 +86,7 @@ class CpuBackend(Backend):
                     "convert-scf-to-cf",
                     "expand-strided-metadata",
                     "lower-affine",
+                    "fxc-expand-f64-to-half",
                     # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
                     "func.func(arith-expand{include-bf16=true})",
                     # Math ops with an LLVM intrinsic become it; the others

@@ -8,6 +8,7 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     convert_memref_copy_to_linalg,
     distinct_results,
     emit_c_interface,
+    expand_f64_to_half,
     indirect_host_calls,
     lower_int8_matmul,
     isolate_tm_tensor_buffers,
