@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 
 from fxc import _mlir_compat, config
+from fxc.compiler.abi import check_entry
 from fxc.compiler.backend import get_backend, options_dict
 from fxc.compiler.driver import run_stage
 from fxc.compiler.stage import IMPORT
@@ -30,6 +31,10 @@ from fxc.runtime import cache
 from fxc.runtime.artifact import FORMAT, Artifact
 from fxc.runtime.program import LoadedProgram, load
 from fxc.transforms.stages import pipeline_of, stage_names
+
+#: The stage after which the entry's types are checked against the signature
+#: (builtin tensor types, before any backend changes the calling convention).
+ABI_STAGE = "linalg"
 
 __all__ = ["compile", "export", "load", "stages", "CompiledModule", "ExportOutput", "CompileError"]
 
@@ -216,7 +221,7 @@ def compile_program(program: Program, *, target: str = "cpu", stop_after: Option
     artifact = cache.lookup(key) if key else None
     if artifact is not None:
         return CompiledModule(program, target, options, artifact, from_cache=True)
-    _run_stages(module, pipeline_of(backend, options), len(names) - 1)
+    _run_stages(module, pipeline_of(backend, options), len(names) - 1, program.signature)
     artifact = backend.build(module, program.signature, options)
     artifact.manifest.update(_manifest(program))
     if key:
@@ -234,8 +239,9 @@ def _lower(program: Program, target: str, options, *, stop_after: str):
     return module
 
 
-def _run_stages(module, stage_list, count: int) -> None:
-    """Runs the first ``count`` stages, dumping each (``FXC_DUMP_DIR``)."""
+def _run_stages(module, stage_list, count: int, signature=None) -> None:
+    """Runs the first ``count`` stages, dumping each (``FXC_DUMP_DIR``); with
+    ``signature``, checks the entry's types against it after ``linalg``."""
     dump = _new_dump_dir()
     if dump:
         (dump / f"{IMPORT.name}.mlir").write_text(_mlir_compat.module_asm(module, debug_info=True))
@@ -243,6 +249,8 @@ def _run_stages(module, stage_list, count: int) -> None:
         run_stage(module, stage)
         if dump:
             (dump / f"{stage.name}.mlir").write_text(_mlir_compat.module_asm(module, debug_info=True))
+        if signature is not None and stage.name == ABI_STAGE:
+            check_entry(module, signature)
 
 
 def _new_dump_dir() -> Optional[Path]:

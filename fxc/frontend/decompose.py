@@ -51,12 +51,67 @@ def _transformer_encoder_layer_fwd(
     return out if norm_first else norm(out, norm_weight_2, norm_bias_2)
 
 
+def _sdpa_flash_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *, attn_mask=None, scale=None):
+    """``aten._scaled_dot_product_flash_attention_for_cpu`` returning what the
+    op returns: ``(output, logsumexp)``.  PyTorch's own decomposition returns
+    the attention weights ``[N, H, L, S]`` where the logsumexp ``[N, H, L]``
+    belongs, which is harmless in inference and corrupts training graphs
+    (the backward reads the logsumexp)."""
+    if dropout_p != 0.0:
+        return NotImplemented
+    if query.size(1) != key.size(1):  # grouped-query attention
+        rep = query.size(1) // key.size(1)
+        key, value = key.repeat_interleave(rep, 1), value.repeat_interleave(rep, 1)
+    scores = _scores(query, key, is_causal, attn_mask, scale)
+    lse = scores.float().logsumexp(-1)
+    out = (scores - lse.unsqueeze(-1).to(scores.dtype)).exp() @ value
+    # The flash kernel's layout (see PyTorch's decomposition of this op).
+    out = out.permute(2, 0, 1, 3).contiguous(memory_format=torch.contiguous_format).permute(1, 2, 0, 3)
+    return out, lse
+
+
+def _scores(query, key, is_causal, attn_mask, scale):
+    scale = scale if scale is not None else 1.0 / (query.size(-1) ** 0.5)
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        keep = torch.ones(query.size(-2), key.size(-2), dtype=torch.bool, device=query.device).tril()
+        scores = scores.masked_fill(~keep, float("-inf"))
+    if attn_mask is not None:
+        scores = scores.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else scores + attn_mask
+    return scores
+
+
+def _sdpa_flash_for_cpu_backward(grad_out, query, key, value, out, logsumexp, dropout_p, is_causal, *,
+                                 attn_mask=None, scale=None):
+    """The gradients of :func:`_sdpa_flash_for_cpu` from its saved logsumexp
+    (the math the flash kernel's backward computes)."""
+    if dropout_p != 0.0:
+        return NotImplemented
+    heads, kv_heads = query.size(1), key.size(1)
+    rep = heads // kv_heads
+    k, v = (key.repeat_interleave(rep, 1), value.repeat_interleave(rep, 1)) if rep > 1 else (key, value)
+    scale_ = scale if scale is not None else 1.0 / (query.size(-1) ** 0.5)
+    p = (_scores(query, k, is_causal, attn_mask, scale) - logsumexp.unsqueeze(-1).to(query.dtype)).exp()
+    grad_v = p.transpose(-2, -1) @ grad_out
+    dp = grad_out @ v.transpose(-2, -1)
+    ds = p * (dp - (grad_out * out).sum(-1, keepdim=True))
+    grad_q = (ds @ k) * scale_
+    grad_k = (ds.transpose(-2, -1) @ query) * scale_
+    if rep > 1:  # each shared key/value head gets the sum over its query heads
+        n, _, s_len, e = grad_k.shape
+        grad_k = grad_k.view(n, kv_heads, rep, s_len, e).sum(2)
+        grad_v = grad_v.view(n, kv_heads, rep, s_len, grad_v.size(-1)).sum(2)
+    return grad_q, grad_k, grad_v
+
+
 #: What fxc decomposes with: torch-mlir's table, plus (for graphs torch.compile
 #: hands over under ``no_grad``) the fused inference fast paths of torch.nn
 #: modules, which export never records and torch-mlir has no lowering for.
 TABLE: Dict = {
     **get_decomposition_table(),
     torch.ops.aten._transformer_encoder_layer_fwd.default: _transformer_encoder_layer_fwd,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default: _sdpa_flash_for_cpu,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward.default: _sdpa_flash_for_cpu_backward,
 }
 
 _KEPT_META = ("stack_trace", "nn_module_stack", "source_fn_stack")

@@ -6,6 +6,8 @@ Configs turn the KV cache off (``use_cache=False``): a ``DynamicCache`` output
 is not a pytree torch.export can flatten.
 """
 
+import copy
+
 import pytest
 import torch
 import torch._dynamo
@@ -132,9 +134,29 @@ def test_torch_compile_matches_eager(make):
     try:
         with torch.no_grad():
             expected = model(*inputs)
-            actual = torch.compile(model, backend="fxc")(*inputs)
+            actual = torch.compile(model, backend="fxc", options={"fallback": "error"})(*inputs)
     finally:
         torch._dynamo.reset()
     new = {k: v - before.get(k, 0) for k, v in dynamo.compiled_graphs.items() if v != before.get(k, 0)}
     assert new and not [k for k in new if "eager" in k], new
     _assert_close(actual, expected)
+
+
+@pytest.mark.parametrize("make", [gpt2, llama, vit, bert], ids=lambda f: f.__name__)
+def test_torch_compile_training_gradients(make):
+    """Forward and backward graphs both through fxc (eval mode: no dropout,
+    gradients on): every parameter's gradient matches eager's.  Attention's
+    saved logsumexp and its backward go through fxc's own decompositions."""
+    model, inputs = make()
+    model.eval()
+    twin = copy.deepcopy(model)
+    torch._dynamo.reset()
+    try:
+        out = torch.compile(model, backend="fxc", options={"fallback": "error"})(*inputs)
+        _tensors(out)[0].sum().backward()
+    finally:
+        torch._dynamo.reset()
+    _tensors(twin(*inputs))[0].sum().backward()
+    for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+        if q.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
