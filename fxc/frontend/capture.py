@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import threading
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
@@ -110,8 +111,54 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
     _check_outputs(ep)
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
+    if program.signature.symbols and getattr(ep, "_guards_code", None):
+        checks = _size_checks(ep._guards_code, _input_paths(model, ep, args, kwargs), program.signature)
+        for i, n in enumerate(names):  # a plain function's arguments by their names
+            checks = [(e, text.replace(f"args[{i}]", n)) for e, text in checks]
+        program.signature.checks = checks
     _name_inputs(program.signature, names)
     return program
+
+
+_SIZE_OF = re.compile(r"__in(\d+)\.size\(\)\[(\d+)\]")
+
+
+def _input_paths(model, ep: ExportedProgram, args, kwargs) -> list:
+    """The pytree path of each flat user input, as export's guards name them
+    (``L['x']``, ``L['args'][0]``...)."""
+    if isinstance(model, ExportedProgram) or not isinstance(model, torch.nn.Module):
+        args, kwargs = ep.example_inputs or ((), {})
+        model = ep.module()
+    bound = inspect.signature(model.forward).bind(*args, **(kwargs or {}))
+    bound.apply_defaults()
+    return [path for path, _ in pytree.tree_leaves_with_path(bound.arguments)]
+
+
+def _size_checks(guards_code: List[str], paths: list, signature: Signature) -> List[tuple]:
+    """export's guards on input sizes as ``(expression over the signature's
+    symbols, the guard as the user reads it)``.
+
+    Guards on strides or storage offsets are dropped: compiled code always
+    reads contiguous inputs.  Any other guard fxc cannot express raises.
+    """
+    checks = []
+    for code in guards_code:
+        expr, shown = code, code
+        for i, path in enumerate(paths):
+            expr = expr.replace("L" + pytree.keystr(path), f"__in{i}")
+            shown = shown.replace("L" + pytree.keystr(path), path[0].key + pytree.keystr(path[1:]))
+        if ".stride()" in expr or ".storage_offset()" in expr:
+            continue
+
+        def dim(m):
+            slot = signature.inputs[int(m.group(1))]
+            return f"({slot.type.shape[int(m.group(2))]})"
+
+        expr = _SIZE_OF.sub(dim, expr)
+        if "__in" in expr or "L[" in expr:
+            raise CompileError(f"fxc cannot check torch.export's guard '{shown}' at run time")
+        checks.append((expr, shown))
+    return checks
 
 
 #: torch.export is not thread-safe (its tracing modes are process-global):

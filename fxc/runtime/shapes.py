@@ -14,9 +14,14 @@ and raises a ``ValueError`` naming the input, the dimension, the symbol
 (with the user's ``Dim`` name when known) and the violated constraint.
 :meth:`ShapeGuards.shape` evaluates a result's shape in the bound symbols.
 
-Expressions are parsed once, and only arithmetic on names and integers is
-accepted (``+ - * // %``, unary minus, ``max``/``min``/``abs``), so an
-artifact's manifest cannot smuggle code into ``eval``.
+Checks the program itself makes on sizes (``torch._check(x.size(0) % 2 == 0)``,
+export's guards) are kept as boolean expressions over the symbols; a call
+that fails one raises ``RuntimeError`` naming it, before any code runs.
+
+Expressions are parsed once, and only arithmetic and comparisons on names
+and integers are accepted (``+ - * // %``, unary minus, ``== != < <= > >=``,
+``and``/``or``/``not``, ``max``/``min``/``abs``), so an artifact's manifest
+cannot smuggle code into ``eval``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import functools
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+_LOGIC = (ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.BoolOp, ast.And, ast.Or, ast.Not)
 _FUNCS = {"max": max, "min": min, "abs": abs}
 
 
@@ -50,7 +56,7 @@ def compile_expr(expr: str) -> Tuple[Callable[[dict], int], Tuple[str, ...]]:
         elif isinstance(node, ast.Constant):
             if type(node.value) is not int:
                 raise ValueError(f"bad size expression {expr!r}")
-        elif not isinstance(node, (ast.Expression, ast.UnaryOp, ast.USub, ast.Load, *_BINOPS)):
+        elif not isinstance(node, (ast.Expression, ast.UnaryOp, ast.USub, ast.Load, *_BINOPS, *_LOGIC)):
             raise ValueError(f"bad size expression {expr!r}")
     code = compile(tree, f"<size {expr}>", "eval")
     return (lambda env: eval(code, {"__builtins__": {}, **_FUNCS}, env)), tuple(dict.fromkeys(names))
@@ -69,8 +75,10 @@ class ShapeGuards:
         symbols: ``{symbol: (lo, hi, user_name)}`` (``hi`` None: unbounded).
     """
 
-    def __init__(self, args: Sequence[Tuple[str, object]], symbols: Dict[str, tuple]):
+    def __init__(self, args: Sequence[Tuple[str, object]], symbols: Dict[str, tuple],
+                 checks: Sequence[Tuple[str, str]] = ()):
         self.symbols = symbols
+        self._program_checks = [(compile_expr(expr)[0], text) for expr, text in checks]
         self._binds: List[Tuple[int, Optional[int], str]] = []  # (arg, dim or None, symbol)
         self._checks: List[Tuple[int, Optional[int], str]] = []
         bound = set()
@@ -109,6 +117,10 @@ class ShapeGuards:
                 syms = ", ".join(f"{self._describe(s)} = {env[s]}" for s in compile_expr(expr)[1])
                 raise ValueError(f"input '{self._names[i]}': {_where(d)}is {got}, but the program was compiled "
                                  f"for {expr} = {want} (where {syms})")
+        for check, text in self._program_checks:
+            if not check(env):
+                raise RuntimeError(f"Runtime check failed: {text} (a size check of the program: torch._check "
+                                   f"or a guard torch.export recorded)")
         return env
 
     def _describe(self, sym: str) -> str:

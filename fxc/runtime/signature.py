@@ -149,6 +149,8 @@ class Signature:
     out_spec: Any = None
     symbols: Dict[str, Tuple[int, Optional[int], Optional[str]]] = dataclasses.field(default_factory=dict)
     entry: str = "main"
+    #: Size checks of the program: ``(expression over symbols, as the user reads it)``.
+    checks: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def arg_types(self) -> List[Optional[TensorType]]:
         """The TensorType of each argument of the compiled function (None for
@@ -182,6 +184,7 @@ class Signature:
             "in_spec": pytree.treespec_dumps(self.in_spec) if self.in_spec is not None else None,
             "out_spec": pytree.treespec_dumps(self.out_spec) if self.out_spec is not None else None,
             "symbols": {k: list(v) for k, v in self.symbols.items()},
+            "checks": [list(c) for c in self.checks],
         }
 
     @staticmethod
@@ -196,6 +199,7 @@ class Signature:
             out_spec=pytree.treespec_loads(d["out_spec"]) if d.get("out_spec") else None,
             symbols={k: tuple(v) for k, v in d.get("symbols", {}).items()},
             entry=d.get("entry", "main"),
+            checks=[tuple(c) for c in d.get("checks", [])],
         )
 
 

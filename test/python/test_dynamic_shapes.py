@@ -119,6 +119,22 @@ def test_saved_artifact_stays_dynamic(pair, tmp_path):
     assert out.stdout.split() == ["guarded"]
 
 
+def test_program_size_checks_run_before_the_code():
+    def f(x, y):
+        torch._check(x.shape[0] % 2 == 0)
+        torch._check(x.shape[0] >= y.shape[0])
+        return x[: y.shape[0]] + y
+
+    c = fxc.compile(f, (torch.randn(8), torch.randn(4)), dynamic_shapes={"x": {0: Dim.DYNAMIC}, "y": {0: Dim.DYNAMIC}})
+    for a, b in ((8, 4), (6, 6), (2, 2)):
+        x, y = torch.randn(a), torch.randn(b)
+        assert_same(c(x, y), f(x, y))
+    with pytest.raises(RuntimeError, match=r"Runtime check failed: \(x.size\(\)\[0\] % 2\) == 0"):
+        c(torch.randn(7), torch.randn(3))
+    with pytest.raises(RuntimeError, match=r"Runtime check failed: x.size\(\)\[0\] >= y.size\(\)\[0\]"):
+        c(torch.randn(4), torch.randn(6))
+
+
 def test_data_dependent_size_is_a_located_compile_error():
     def f(x):
         return torch.nonzero(x)  # this line

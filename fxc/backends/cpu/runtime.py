@@ -148,7 +148,7 @@ class CpuExecutable:
         if self._dynamic:
             self._guards = ShapeGuards(
                 [(n, sig.inputs[ref].value if t is None else tuple(t.shape))
-                 for n, t, (kind, ref) in zip(names, arg_types, sig.args)], sig.symbols)
+                 for n, t, (kind, ref) in zip(names, arg_types, sig.args)], sig.symbols, sig.checks)
             return
         self._shapes_in = [torch.Size(t.shape) for t in arg_types]
         self._dtypes_in = [t.dtype for t in arg_types]
