@@ -22,7 +22,6 @@
 // CHECK-LABEL: func.func @main
 // CHECK: %[[MM:.*]] = call @fxc_kernel_0(%arg0, %arg1)
 // CHECK-NEXT: call @fxc_host_0()
-// CHECK-NOT: linalg
 // CHECK: %[[SM:.*]] = call @fxc_kernel_1(%[[MM]], %arg2)
 // CHECK-NEXT: return %[[SM]]
 module {
