@@ -148,3 +148,26 @@ def test_runtime_imports_without_torch_mlir():
 def test_unsupported_op_is_located_error():
     with pytest.raises(fxc.CompileError, match="Triton backend"):
         fxc.compile(Fn(lambda x: torch.cumsum(x, 0)), (torch.randn(4, 4),), target="triton")
+
+
+def test_int8_gemm_ttir_and_ptx_sm90():
+    """The int8 GEMM accumulates in i32 through tt.dot, and its sm_90 PTX uses
+    tensor cores (wgmma/mma) -- compiled here without a GPU."""
+    from torch.testing import FileCheck
+
+    from fxc.backends.triton.backend import TritonBackend
+
+    a = torch.randint(-128, 127, (128, 64), dtype=torch.int8)
+    b = torch.randint(-128, 127, (64, 128), dtype=torch.int8)
+    try:
+        c = fxc.compile(Fn(lambda a, b: out_dtype(torch.ops.aten.mm.default, torch.int32, a, b)), (a, b),
+                        target="triton", options=TritonBackend.Options(cuda_arch=90))
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"compilation to PTX is unavailable here: {e}")
+    files = c.artifact.files
+    ttir = files["cuda/fxc_kernel_0.ttir"].decode()
+    FileCheck().check("tt.dot").check("tensor<128x64xi8>").check("-> tensor<128x128xi32>").run(ttir)
+    ptx = files["cuda/fxc_kernel_0.ptx"].decode()
+    FileCheck().check(".target sm_90").run(ptx)
+    FileCheck().check_regex(r"(wgmma|mma)\S*s32\.s8\.s8").run(ptx)
+    assert files["cuda/fxc_kernel_0.cubin"]
