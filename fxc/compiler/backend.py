@@ -50,6 +50,7 @@ class Backend:
 #: target -> "module:Class" of the built-in backends.
 BUILTIN: Dict[str, str] = {
     "cpu": "fxc.backends.cpu.backend:CpuBackend",
+    "triton": "fxc.backends.triton.backend:TritonBackend",
 }
 
 

@@ -31,6 +31,7 @@ from fxc.runtime.signature import Signature, TensorType
 #: target -> "module:Class" of each built-in backend's executable.
 RUNTIMES: Dict[str, str] = {
     "cpu": "fxc.backends.cpu.runtime:CpuExecutable",
+    "triton": "fxc.backends.triton.runtime:TritonExecutable",
 }
 
 
