@@ -17,6 +17,7 @@ from fxc.compiler.backend import get_backend, options_dict
 from fxc.compiler.driver import run_stage
 from fxc.compiler.stage import IMPORT
 from fxc.errors import CompileError
+from fxc.frontend import autocast as autocast_regions
 from fxc.frontend.capture import (
     Program,
     capture,
@@ -57,7 +58,7 @@ class ExportOutput:
 
 
 def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None, *,
-           freeze: bool = False) -> ExportOutput:
+           freeze: bool = False, autocast: Optional[torch.dtype] = None) -> ExportOutput:
     """Captures ``model`` with torch.export and imports it into MLIR.
 
     Args:
@@ -65,11 +66,14 @@ def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = 
         example_args: positional example inputs.
         example_kwargs: keyword example inputs.
         freeze: parameters and buffers become constants (see :func:`compile`).
+        autocast: see :func:`compile`.
 
     Returns:
         An :class:`ExportOutput` holding the ``torch``-stage module.
     """
-    program = capture(model, example_args, example_kwargs, freeze=freeze)
+    with autocast_regions.no_ambient():
+        program = capture(model, example_args, example_kwargs, freeze=freeze,
+                          autocast=autocast_regions.check_dtype(autocast))
     module = import_program(program, _mlir_compat.new_context())
     return ExportOutput(program, _mlir_compat.module_asm(module, debug_info=True))
 
@@ -99,6 +103,28 @@ class CompiledModule(LoadedProgram):
         else:  # stopped early: nothing to run
             self.artifact, self.signature, self._plain, self._pack = None, program.signature, True, tuple
             self._exe = functools.partial(_not_runnable, self._stopped)
+
+    #: Recompiles the model with ``autocast=dtype`` (set by :func:`compile`
+    #: for a program compiled without autocast); None: ambient autocast
+    #: does not change this program (its forward sets its own).
+    _variant_of = None
+
+    def __call__(self, *args, **kwargs):
+        """Runs the program (see ``LoadedProgram.__call__``).  Inside an
+        active CPU ``torch.autocast``, a program compiled without
+        ``autocast=`` runs as eager would: a variant compiled for that
+        autocast state, compiled on first use and kept."""
+        if _any_autocast() and self._variant_of is not None:
+            dtype = autocast_regions.ambient_dtype()
+            if dtype is not None:
+                return self._variant(dtype)(*args, **kwargs)
+        return LoadedProgram.__call__(self, *args, **kwargs)
+
+    def _variant(self, dtype: torch.dtype) -> "CompiledModule":
+        variants = self.__dict__.setdefault("_variants", {})
+        if dtype not in variants:
+            variants[dtype] = self._variant_of(autocast=dtype)
+        return variants[dtype]
 
     @property
     def mlir(self) -> str:
@@ -131,6 +157,9 @@ class CompiledModule(LoadedProgram):
         super().save(path)
 
 
+_any_autocast = torch._C._is_any_autocast_enabled
+
+
 def _not_runnable(stage: str, *args):
     raise RuntimeError(f"compilation stopped after stage '{stage}'; nothing to run")
 
@@ -144,6 +173,7 @@ def compile(
     options: Any = None,
     freeze: bool = False,
     stop_after: Optional[str] = None,
+    autocast: Optional[torch.dtype] = None,
 ) -> CompiledModule:
     """Compiles a PyTorch program with fxc.
 
@@ -162,6 +192,11 @@ def compile(
             them).  A frozen program ignores later changes to the model's
             weights, by design; by default they are read at every call.
         stop_after: a stage name (see :func:`stages`); compile no further.
+        autocast: ``torch.bfloat16`` or ``torch.float16``: compile the
+            program as if its whole forward ran inside
+            ``torch.autocast("cpu", autocast)``.  Without it, a call made
+            inside an active ``torch.autocast`` runs a variant compiled for
+            that state (compiled on first use, then kept).
 
     Returns:
         A :class:`CompiledModule`.  The compiled code is cached on disk
@@ -172,14 +207,21 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
-    if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
-        # fxc compiles static shapes: re-export at the example inputs' shapes.
-        program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze)
-    elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model):
-        program = capture_graph(model)
-    else:
-        program = capture(model, example_args, example_kwargs, freeze=freeze)
-    return compile_program(program, target=target, stop_after=stop_after, options=options)
+    autocast = autocast_regions.check_dtype(autocast)
+    with autocast_regions.no_ambient():
+        if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
+            # fxc compiles static shapes: re-export at the example inputs' shapes.
+            program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze,
+                              autocast=autocast)
+        elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model) and autocast is None:
+            program = capture_graph(model)
+        else:
+            program = capture(model, example_args, example_kwargs, freeze=freeze, autocast=autocast)
+    compiled = compile_program(program, target=target, stop_after=stop_after, options=options)
+    if autocast is None:  # see CompiledModule.__call__
+        compiled._variant_of = functools.partial(compile, model, example_args, example_kwargs, target=target,
+                                                 options=options, freeze=freeze, stop_after=stop_after)
+    return compiled
 
 
 def _has_metadata(gm: torch.fx.GraphModule) -> bool:
