@@ -147,9 +147,12 @@ irdl.dialect @fxc {
     %scope = irdl.base @fxc::@autocast_scope
     %str = irdl.base "#builtin.string"
     %ty = irdl.base "#builtin.type"
-    %bool = irdl.base "#builtin.integer"
+    // One variable per attribute: an IRDL variable binds to the first
+    // value it sees, so a shared one would force enabled == cache_enabled.
+    %enabled = irdl.base "#builtin.integer"
+    %cache = irdl.base "#builtin.integer"
     irdl.results(scope: %scope)
-    irdl.attributes { "device" = %str, "dtype" = %ty, "enabled" = %bool, "cache_enabled" = %bool }
+    irdl.attributes { "device" = %str, "dtype" = %ty, "enabled" = %enabled, "cache_enabled" = %cache }
   }
 
   // fxc.autocast_exit: closes the autocast region `scope` opened.

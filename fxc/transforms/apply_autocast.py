@@ -12,10 +12,11 @@ tensor operands (tensors in a ``prim.ListConstruct`` operand included) cast:
 * promote ops (``cat``, ``stack``, ``index_copy``) to the widest floating
   operand type;
 
-and computes in that type: a floating result whose type was another is
-retyped, and cast back to its old type for its users (a user that casts it
-straight back to the computed type -- what capture records after such an
-op -- uses it directly).  Other ops are left as they are.
+and computes in that type: a floating result typed otherwise (its type
+without autocast) is retyped.  A user that casts it to the computed type
+-- capture records eager's result type so after every such op -- uses the
+result directly (it asks for exactly what autocast computes); any other
+user gets a cast back to the old type.  Other ops are left as they are.
 
 Casts are ``torch.prims.convert_element_type`` (distinct from the user's own
 ``aten._to_copy``/``aten.to``), one per (value, dtype) per region -- the
@@ -86,8 +87,6 @@ class ApplyAutocast(ModulePass):
     # -- regions ----------------------------------------------------------
     def _block(self, block: ir.Block) -> None:
         ops = [o.operation for o in block.operations]
-        self._next = {ops[i]: ops[i + 1] for i in range(len(ops) - 1)}
-        self._block_ref = block
         stack: List[Region] = []
         markers = []
         for op in ops:
@@ -166,12 +165,12 @@ class ApplyAutocast(ModulePass):
             back = None
             for user, index in uses:
                 user = user.operation if hasattr(user, "operation") else user
-                if user.name == _CAST and float_dtype(user.results[0]) == target and old.itemsize > target.itemsize:
+                if user.name == _CAST and float_dtype(user.results[0]) == target:
                     user.results[0].replace_all_uses_with(result)
                     user.erase()
                     continue
                 if back is None:
-                    with op.location, ir.InsertionPoint(self._after(op)):
+                    with op.location, ir.InsertionPoint.after(op):
                         back = _convert(result, old)
                 user.operands[index] = back
 
@@ -183,28 +182,17 @@ class ApplyAutocast(ModulePass):
         if in_block and key in region.cache:
             return region.cache[key]
         if not in_block:
-            where = user
-        elif isinstance(owner, ir.Block) or owner.operation.block != region.enter.block or not self._after_enter(owner.operation, region):
-            where = self._after(region.enter)
+            where = ir.InsertionPoint(user)
+        elif (isinstance(owner, ir.Block) or owner.operation.block != region.enter.block
+              or owner.operation.is_before_in_block(region.enter)):
+            where = ir.InsertionPoint.after(region.enter)
         else:
-            where = self._after(owner.operation)
-        with user.location, ir.InsertionPoint(where):
+            where = ir.InsertionPoint.after(owner.operation)
+        with user.location, where:
             cast = _fold_literal(value, dtype, self._resources) or _convert(value, dtype)
         if in_block:
             region.cache[key] = cast
         return cast
-
-    def _after(self, op: ir.Operation):
-        nxt = self._next.get(op)
-        return nxt if nxt is not None else op.block.operations[len(op.block.operations) - 1]
-
-    def _after_enter(self, op: ir.Operation, region: Region) -> bool:
-        cur = region.enter
-        while cur is not None:
-            if cur == op:
-                return True
-            cur = self._next.get(cur)
-        return False
 
 
 def _list_elements(value: ir.Value) -> Optional[list]:
