@@ -18,6 +18,7 @@ from fxc.compiler.backend import get_backend, options_dict
 from fxc.compiler.driver import run_stage
 from fxc.compiler.stage import IMPORT
 from fxc.errors import CompileError
+from fxc.frontend import autocast as autocast_regions
 from fxc.frontend.capture import (
     Program,
     capture,
@@ -62,7 +63,8 @@ class ExportOutput:
 
 
 def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = None, *,
-           freeze: bool = False, dynamic_shapes: Any = None) -> ExportOutput:
+           freeze: bool = False, dynamic_shapes: Any = None,
+           autocast: Optional[torch.dtype] = None) -> ExportOutput:
     """Captures ``model`` with torch.export and imports it into MLIR.
 
     Args:
@@ -72,11 +74,14 @@ def export(model, example_args: Sequence = (), example_kwargs: Optional[dict] = 
         freeze: parameters and buffers become constants (see :func:`compile`).
         dynamic_shapes: symbolic sizes (see :func:`compile`); they appear as
             ``torch.symbolic_int`` / ``torch.bind_symbolic_shape``.
+        autocast: see :func:`compile`.
 
     Returns:
         An :class:`ExportOutput` holding the ``torch``-stage module.
     """
-    program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes)
+    with autocast_regions.no_ambient():
+        program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes,
+                          autocast=autocast_regions.check_dtype(autocast))
     module = import_program(program, _mlir_compat.new_context())
     return ExportOutput(program, _mlir_compat.module_asm(module, debug_info=True))
 
@@ -106,6 +111,28 @@ class CompiledModule(LoadedProgram):
         else:  # stopped early: nothing to run
             self.artifact, self.signature, self._plain, self._pack = None, program.signature, True, tuple
             self._exe = functools.partial(_not_runnable, self._stopped)
+
+    #: Recompiles the model with ``autocast=dtype`` (set by :func:`compile`
+    #: for a program compiled without autocast); None: ambient autocast
+    #: does not change this program (its forward sets its own).
+    _variant_of = None
+
+    def __call__(self, *args, **kwargs):
+        """Runs the program (see ``LoadedProgram.__call__``).  Inside an
+        active CPU ``torch.autocast``, a program compiled without
+        ``autocast=`` runs as eager would: a variant compiled for that
+        autocast state, compiled on first use and kept."""
+        if _any_autocast() and self._variant_of is not None:
+            dtype = autocast_regions.ambient_dtype()
+            if dtype is not None:
+                return self._variant(dtype)(*args, **kwargs)
+        return LoadedProgram.__call__(self, *args, **kwargs)
+
+    def _variant(self, dtype: torch.dtype) -> "CompiledModule":
+        variants = self.__dict__.setdefault("_variants", {})
+        if dtype not in variants:
+            variants[dtype] = self._variant_of(autocast=dtype)
+        return variants[dtype]
 
     @property
     def mlir(self) -> str:
@@ -138,6 +165,9 @@ class CompiledModule(LoadedProgram):
         super().save(path)
 
 
+_any_autocast = torch._C._is_any_autocast_enabled
+
+
 def _not_runnable(stage: str, *args):
     raise RuntimeError(f"compilation stopped after stage '{stage}'; nothing to run")
 
@@ -152,6 +182,7 @@ def compile(
     freeze: bool = False,
     dynamic_shapes: Any = None,
     stop_after: Optional[str] = None,
+    autocast: Optional[torch.dtype] = None,
 ) -> CompiledModule:
     """Compiles a PyTorch program with fxc.
 
@@ -177,6 +208,11 @@ def compile(
             input, dimension, symbol and constraint.  An ``ExportedProgram``
             keeps the dynamic shapes it was exported with.
         stop_after: a stage name (see :func:`stages`); compile no further.
+        autocast: ``torch.bfloat16`` or ``torch.float16``: compile the
+            program as if its whole forward ran inside
+            ``torch.autocast("cpu", autocast)``.  Without it, a call made
+            inside an active ``torch.autocast`` runs a variant compiled for
+            that state (compiled on first use, then kept).
 
     Returns:
         A :class:`CompiledModule`.  The compiled code is cached on disk
@@ -187,15 +223,9 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
-    if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
-        # fxc compiles static shapes: re-export at the example inputs' shapes.
-        program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze,
-                          dynamic_shapes=dynamic_shapes)
-    elif isinstance(model, torch.fx.GraphModule) and _has_metadata(model) and dynamic_shapes is None:
-        program = capture_graph(model)
-    else:
-        program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes)
-    return compile_program(program, target=target, stop_after=stop_after, options=options)
+    with autocast_regions.no_ambient():
+        program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes,
+                          autocast=autocast_regions.check_dtype(autocast))
 
 
 def _has_metadata(gm: torch.fx.GraphModule) -> bool:

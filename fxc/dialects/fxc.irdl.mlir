@@ -113,4 +113,52 @@ irdl.dialect @fxc {
     irdl.results(result: %res)
     irdl.attributes { "op" = %str, "out_dtype" = %ty }
   }
+
+  // -- autocast ----------------------------------------------------------
+  //
+  // An autocast region (PyTorch's `with torch.autocast(device, dtype,
+  // enabled, cache_enabled)`, exported as the `wrap_with_autocast`
+  // higher-order op) is the ops of one block between an `fxc.autocast_enter`
+  // and the `fxc.autocast_exit` that consumes its scope; regions nest.
+  // fxc-apply-autocast applies PyTorch's autocast policy to every op between
+  // the two (ops in nested regions of those ops included) and removes them.
+  //
+  // Why two marker ops and not one op with a region or a call: IRDL cannot
+  // declare the terminator a region needs, and an op calling a private
+  // function would need one operand and one result per value crossing the
+  // region, of different types, which this LLVM's IRDL cannot declare (see
+  // the argument slots above; a region's inputs are often dozens of
+  // weights).  Markers keep the region's ops in the caller's block, where the
+  // cast cache (one cast per value and dtype per region) can place a cast
+  // so that it dominates every use in the region.  They are ordered by the
+  // block and nothing between import and fxc-apply-autocast moves ops.
+
+  // !fxc.autocast_scope: links an autocast_exit to its autocast_enter.
+  irdl.type @autocast_scope {
+  }
+
+  // fxc.autocast_enter: opens an autocast region.
+  //   Attributes: `device` (a string, "cpu"), `dtype` (the region's lower
+  //   precision type, bf16 or f16), `enabled` and `cache_enabled` (bools).
+  //   Verifier (IRDL): no operands, one !fxc.autocast_scope result.
+  //   Verifier (fxc-apply-autocast): the scope is consumed by exactly one
+  //   fxc.autocast_exit in the same block, after it, and regions nest.
+  irdl.operation @autocast_enter {
+    %scope = irdl.base @fxc::@autocast_scope
+    %str = irdl.base "#builtin.string"
+    %ty = irdl.base "#builtin.type"
+    // One variable per attribute: an IRDL variable binds to the first
+    // value it sees, so a shared one would force enabled == cache_enabled.
+    %enabled = irdl.base "#builtin.integer"
+    %cache = irdl.base "#builtin.integer"
+    irdl.results(scope: %scope)
+    irdl.attributes { "device" = %str, "dtype" = %ty, "enabled" = %enabled, "cache_enabled" = %cache }
+  }
+
+  // fxc.autocast_exit: closes the autocast region `scope` opened.
+  //   Verifier (IRDL): one !fxc.autocast_scope operand, no results.
+  irdl.operation @autocast_exit {
+    %scope = irdl.base @fxc::@autocast_scope
+    irdl.operands(scope: %scope)
+  }
 }

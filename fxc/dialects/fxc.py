@@ -132,3 +132,29 @@ def effect_args(op: ir.Operation) -> list:
 def effect_results(op: ir.Operation) -> list:
     """The wrapped-op results of fxc.with_effects (results after the token)."""
     return list(op.results)[1:]
+
+
+def autocast_scope_type(context: Optional[ir.Context] = None) -> ir.Type:
+    """The ``!fxc.autocast_scope`` type."""
+    return ir.Type.parse("!fxc.autocast_scope", context)
+
+
+def autocast_enter(device: str, dtype: ir.Type, enabled: bool, cache_enabled: bool, *, loc=None, ip=None) -> ir.Value:
+    """``fxc.autocast_enter``: opens an autocast region; returns its scope."""
+    return ir.Operation.create(
+        "fxc.autocast_enter",
+        results=[autocast_scope_type()],
+        attributes={
+            "device": ir.StringAttr.get(device),
+            "dtype": ir.TypeAttr.get(dtype),
+            "enabled": ir.BoolAttr.get(bool(enabled)),
+            "cache_enabled": ir.BoolAttr.get(bool(cache_enabled)),
+        },
+        loc=loc,
+        ip=ip,
+    ).result
+
+
+def autocast_exit(scope: ir.Value, *, loc=None, ip=None) -> ir.Operation:
+    """``fxc.autocast_exit``: closes the region ``scope`` opened."""
+    return ir.Operation.create("fxc.autocast_exit", operands=[scope], loc=loc, ip=ip)

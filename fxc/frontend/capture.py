@@ -31,6 +31,7 @@ from torch.export.graph_signature import (
 from torch_mlir import ir
 
 from fxc.errors import CompileError
+from fxc.frontend import autocast as autocast_regions
 from fxc.frontend.decompose import TABLE, decompose_graph
 from fxc.frontend.symbolic import normalize_symbolic_scalars
 from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
@@ -72,7 +73,7 @@ class Program:
 
 
 def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze: bool = False,
-            dynamic_shapes=None) -> Program:
+            dynamic_shapes=None, autocast: Optional[torch.dtype] = None) -> Program:
     """Exports ``model`` (non-strict) and decomposes it to core ATen.
 
     Args:
@@ -82,6 +83,8 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
         freeze: make the parameters and buffers the program does not mutate
             constants of the code instead of arguments read at each call.
         dynamic_shapes: passed to ``torch.export.export``.
+        autocast: capture the program as if its forward ran inside
+            ``torch.autocast("cpu", autocast)`` (``fxc.frontend.autocast``).
     """
     names = _parameter_names(model)
     with _EXPORT_LOCK, warnings.catch_warnings():
@@ -95,6 +98,8 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
                 if isinstance(dynamic_shapes, dict) and names and set(dynamic_shapes) <= set(names):
                     # The wrapper's forward takes *args: key the spec by it.
                     dynamic_shapes = {"args": tuple(dynamic_shapes.get(n) for n in names[: len(args)])}
+            if autocast is not None:
+                model = autocast_regions.WholeProgram(model, autocast)
             with _lifted_tokens():
                 try:
                     ep = torch.export.export(
@@ -107,7 +112,7 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
                     ) from None
         with _lifted_tokens():
             # torch-mlir's own table (see fxc.frontend.decompose).
-            ep = ep.run_decompositions(TABLE)
+            ep = autocast_regions.run_decompositions(ep, TABLE)
     _check_outputs(ep)
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)

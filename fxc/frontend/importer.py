@@ -29,7 +29,7 @@ from torch_mlir.extras.fx_importer import (
 
 from fxc.dialects import fxc as fxc_d
 from fxc.dialects import host_calls
-from fxc.frontend import functionalized
+from fxc.frontend import autocast, functionalized
 from fxc.errors import CompileError, location_of
 
 #: node.meta key marking FX nodes whose value is an effect token.
@@ -277,6 +277,30 @@ class FxcGraphNodeImporter(GraphNodeImporter):
             )
         self.bind_node_value(node, value)
 
+    def _import_hop_invoke_subgraph(self, loc, node, hop):
+        """An autocast region kept by ``fxc.frontend.autocast``: its body's
+        ops, imported in place between ``fxc.autocast_enter`` and
+        ``fxc.autocast_exit`` (see the IRDL file for why markers)."""
+        sub, ident, *args = node.args
+        state = autocast.region_state(ident)
+        if state is None:
+            raise self._error(loc, f"invoke_subgraph '{ident}' is not an autocast region; fxc imports no other")
+        device, dtype, enabled, cache_enabled = state
+        body = getattr(node.graph.owning_module, sub.target)
+        with loc, ir.InsertionPoint(self._b):
+            element = self._cc.dtype_to_type(dtype or torch.bfloat16)
+            scope = fxc_d.autocast_enter(device, element, enabled, cache_enabled, loc=loc)
+        placeholders = [n for n in body.graph.nodes if n.op == "placeholder"]
+        for ph, arg in zip(placeholders, args):
+            self.bind_node_value(ph, self.resolve_node_value(arg))
+        self.import_nodes(body.graph.nodes, skip_placeholders_outputs=True)
+        (outputs,) = [n for n in body.graph.nodes if n.op == "output"][0].args
+        with loc, ir.InsertionPoint(self._b):
+            fxc_d.autocast_exit(scope, loc=loc)
+        self._multi_result_nodes.add(node)
+        for i, out in enumerate(outputs):
+            self.bind_node_value(node, self.resolve_node_value(out) if isinstance(out, torch.fx.Node) else None, i)
+
     # -- token ops -------------------------------------------------------
     def _import_torch_op_overload(self, loc, node, concrete_target=None):
         target = concrete_target or node.target
@@ -295,6 +319,18 @@ class FxcGraphNodeImporter(GraphNodeImporter):
 
 class FxcImporter(FxImporter):
     """An FxImporter whose graphs know fxc's ops and token type."""
+
+    def _import_all_child_modules(self, module, parent_name, import_symbolic_shape_expressions=False):
+        # Autocast region bodies are imported in place, not as functions.
+        regions = {
+            n.args[0].target for n in module.graph.nodes
+            if n.op == "call_function" and getattr(n.target, "name", lambda: "")() == "invoke_subgraph"
+            and autocast.region_state(n.args[1]) is not None
+        }
+        for name, child in module.named_children():
+            if isinstance(child, torch.fx.GraphModule) and name not in regions:
+                self.import_graph_module(child, func_name=name, func_visibility="private",
+                                         import_symbolic_shape_expressions=import_symbolic_shape_expressions)
 
     def __init__(self, *, context: ir.Context, hooks=None):
         super().__init__(context=context, hooks=hooks, graph_node_importer_cls=FxcGraphNodeImporter)

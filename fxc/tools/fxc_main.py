@@ -1,8 +1,8 @@
 """``fxc``: export, compile and run PyTorch programs from the command line.
 
     fxc export  [MODEL] [-o out.mlir]
-    fxc compile [MODEL] [--target cpu] [--freeze] [--emit STAGE] [-o PATH]
-    fxc run     [MODEL] [--target cpu] [--freeze] [--artifact PATH]
+    fxc compile [MODEL] [--target cpu] [--freeze] [--autocast bf16] [--emit STAGE] [-o PATH]
+    fxc run     [MODEL] [--target cpu] [--freeze] [--autocast bf16] [--artifact PATH]
     fxc stages  [--target cpu]
 
 MODEL is ``path/to/file.py[:Name]`` (see ``fxc.tools.model_file``); with no
@@ -46,7 +46,7 @@ def cmd_compile(ns) -> int:
 
     name, model, args, kwargs, dynamic = load_model(ns.model)
     compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze,
-                           dynamic_shapes=dynamic)
+                           dynamic_shapes=dynamic, autocast=ns.autocast)
     if ns.emit:
         # Constants in full where the text goes to a file (fxc-opt reads it back).
         _write(compiled.ir(ns.emit, elide=ns.output in (None, "-")), ns.output)
@@ -89,9 +89,11 @@ def cmd_run(ns) -> int:
     if ns.artifact:
         compiled = fxc.load(ns.artifact, model)
     else:
-        compiled = fxc.compile(model, args, kwargs, target=ns.target, freeze=ns.freeze, dynamic_shapes=dynamic)
+        compiled = fxc.compile(model, args, kwargs, target=ns.target, freeze=ns.freeze, dynamic_shapes=dynamic,
+                               autocast=ns.autocast)
     print(f"[fxc] {name}: running eager PyTorch", flush=True)
-    expected = model(*args, **kwargs)
+    with torch.autocast("cpu", dtype=ns.autocast or torch.bfloat16, enabled=ns.autocast is not None):
+        expected = model(*args, **kwargs)
     _flush_all()
     print(f"[fxc] {name}: running fxc ({ns.target})", flush=True)
     actual = compiled(*args, **kwargs)
@@ -109,6 +111,14 @@ def cmd_stages(ns) -> int:
     return 0
 
 
+def _autocast_dtype(text: str):
+    from fxc.frontend.autocast import DTYPES
+
+    if text not in DTYPES:
+        raise argparse.ArgumentTypeError(f"'{text}' is not one of {', '.join(DTYPES)}")
+    return DTYPES[text]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fxc", description="An MLIR compiler for PyTorch programs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", nargs="?")
     c.add_argument("--target", default="cpu")
     c.add_argument("--freeze", action="store_true", help="bake the weights into the code as constants")
+    c.add_argument("--autocast", metavar="DTYPE", type=_autocast_dtype, default=None,
+                   help="compile as if the forward ran inside torch.autocast('cpu', DTYPE): bf16 or fp16")
     c.add_argument("--emit", metavar="STAGE", help="stop after STAGE and write its IR")
     c.add_argument("-o", "--output", help="the artifact file (default NAME.fxc), or the file for --emit "
                                           "(default stdout)")
@@ -131,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("model", nargs="?")
     r.add_argument("--target", default="cpu")
     r.add_argument("--freeze", action="store_true", help="bake the weights into the code as constants")
+    r.add_argument("--autocast", metavar="DTYPE", type=_autocast_dtype, default=None,
+                   help="compile as if the forward ran inside torch.autocast('cpu', DTYPE): bf16 or fp16")
     r.add_argument("--artifact", metavar="PATH", help="run this saved artifact instead of compiling")
     r.add_argument("--tolerance", type=float, default=1e-4, help="largest error accepted (default 1e-4)")
     r.set_defaults(fn=cmd_run)

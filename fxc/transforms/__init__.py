@@ -5,6 +5,7 @@ Importing this package registers them (``fxc.compiler.passes.PASSES``);
 """
 
 from fxc.transforms import (  # noqa: F401  (registration)
+    apply_autocast,
     check_lowered,
     check_torch_ops,
     lower_effects,

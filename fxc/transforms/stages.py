@@ -16,6 +16,9 @@ COMMON_STAGES: Tuple[Stage, ...] = (
         "fxc",
         ("torch", "fxc"),
         (
+            # First: the autocast policy applies to the ops as imported,
+            # before anything moves them out of their region.
+            "fxc-apply-autocast",
             "fxc-verify",
             # Before the torch backend pipeline: an op nothing lowers fails
             # here, not after minutes of work on a large model.

@@ -1,0 +1,83 @@
+"""Autocast benchmark: fxc compile-time autocast vs eager and torch.compile
+under ``torch.autocast("cpu", torch.bfloat16)``, on CPU, in one process.
+
+Workloads: an fp32 MLP (3 linear layers, 512 wide, batch 64) and a
+transformer block (``nn.TransformerEncoderLayer``, d_model 256, 4 heads,
+batch 8 x 64 tokens).  Each runs
+
+* eager PyTorch inside ``torch.autocast("cpu", torch.bfloat16)``;
+* ``torch.compile`` (Inductor) inside the same autocast;
+* ``fxc.compile(model, args, autocast=torch.bfloat16)``.
+
+Before timing, fxc's output is checked against eager's (same dtype, values
+within bfloat16 rounding).  Prints median microseconds and ratios.  This is a
+benchmark script, not a test.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_autocast.py [--reps 30] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import fxc
+
+BF16 = torch.bfloat16
+
+
+def mlp():
+    model = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
+                                torch.nn.ReLU(), torch.nn.Linear(512, 128)).eval()
+    return model, (torch.randn(64, 512),)
+
+
+def transformer_block():
+    model = torch.nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.0, batch_first=True).eval()
+    return model, (torch.randn(8, 64, 256),)
+
+
+def _time(fn, args, reps):
+    fn(*args)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn(*args)
+        times.append((time.perf_counter() - t) * 1e6)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    ns = parser.parse_args()
+    torch.set_num_threads(ns.threads)
+    print(f"{'workload':<18}{'eager us':>12}{'inductor us':>14}{'fxc us':>10}{'fxc/eager':>11}{'fxc/ind':>9}")
+    for name, make in (("mlp", mlp), ("transformer_block", transformer_block)):
+        model, args = make()
+        compiled = fxc.compile(model, args, autocast=BF16)
+        inductor = torch.compile(model)
+
+        def eager(*a):
+            with torch.no_grad(), torch.autocast("cpu", BF16):
+                return model(*a)
+
+        def ind(*a):
+            with torch.no_grad(), torch.autocast("cpu", BF16):
+                return inductor(*a)
+
+        expected, actual = eager(*args), compiled(*args)
+        assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+        torch.testing.assert_close(actual.float(), expected.float(), atol=0.1, rtol=0.05)
+        te, ti, tf = _time(eager, args, ns.reps), _time(ind, args, ns.reps), _time(compiled, args, ns.reps)
+        print(f"{name:<18}{te:>12.0f}{ti:>14.0f}{tf:>10.0f}{tf / te:>11.2f}{tf / ti:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
