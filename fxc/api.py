@@ -223,9 +223,24 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
+    autocast = autocast_regions.check_dtype(autocast)
     with autocast_regions.no_ambient():
-        program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes,
-                          autocast=autocast_regions.check_dtype(autocast))
+        if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
+            # A symbolic make_fx graph is re-exported at the example inputs' shapes.
+            program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze,
+                              dynamic_shapes=dynamic_shapes, autocast=autocast)
+        elif (isinstance(model, torch.fx.GraphModule) and _has_metadata(model) and autocast is None
+              and dynamic_shapes is None):
+            program = capture_graph(model)
+        else:
+            program = capture(model, example_args, example_kwargs, freeze=freeze, dynamic_shapes=dynamic_shapes,
+                              autocast=autocast)
+    compiled = compile_program(program, target=target, stop_after=stop_after, options=options)
+    if autocast is None:  # see CompiledModule.__call__
+        compiled._variant_of = functools.partial(compile, model, example_args, example_kwargs, target=target,
+                                                 options=options, freeze=freeze, dynamic_shapes=dynamic_shapes,
+                                                 stop_after=stop_after)
+    return compiled
 
 
 def _has_metadata(gm: torch.fx.GraphModule) -> bool:
