@@ -44,6 +44,10 @@ from typing import Optional, Sequence
 from torch_mlir import ir
 from torch_mlir.dialects import func
 
+from fxc.errors import CompileError, location_of
+from fxc.runtime import host
+from fxc.runtime.torch_ops import dtype_name
+
 #: Prefix of host-call declaration names.
 HOST_PREFIX = "fxc_host_"
 #: Marks a ``torch.constant.str`` that names a script object, not a string.
@@ -114,3 +118,53 @@ def args_entry(spec) -> ir.Attribute:
     if isinstance(spec, list):
         return ir.ArrayAttr.get([args_entry(s) for s in spec])
     return entry(**spec)
+
+
+#: PyTorch dtype names of the backend's (signless) element types.
+ELEMENT_DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16", "i1": "bool",
+                  "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64"}
+
+
+def _cast(cls, attr: ir.Attribute):
+    try:
+        return cls(attr)
+    except ValueError:
+        return None
+
+
+def attr_value(attr: ir.Attribute):
+    """The plain-data value of an ``fxc.args`` attribute (dicts, lists,
+    numbers, strings, None)."""
+    if (d := _cast(ir.DictAttr, attr)) is not None:
+        return {a.name: attr_value(a.attr) for a in d}
+    for cls in (ir.BoolAttr, ir.IntegerAttr, ir.FloatAttr, ir.StringAttr):
+        if (v := _cast(cls, attr)) is not None:
+            return v.value
+    if (arr := _cast(ir.ArrayAttr, attr)) is not None:
+        return [attr_value(a) for a in arr]
+    if _cast(ir.UnitAttr, attr) is not None:
+        return None
+    raise CompileError(f"unexpected host-call attribute {attr}")
+
+
+def manifest_entry(decl: ir.Operation, *, symbol: str, types: Sequence, num_inputs: int) -> dict:
+    """A host-call declaration as the runtime's plain data (``fxc.runtime.host.spec``).
+
+    Args:
+        decl: the declaration (any stage; it carries the ``fxc.*`` attributes).
+        symbol: what the backend's code calls it by.
+        types: shaped types of its operands then results, in the backend's form.
+        num_inputs: how many of ``types`` are operands.
+    """
+    from fxc.dialects.torch_types import torch_dtype
+
+    attrs = decl.attributes
+    if "fxc.dtypes" in attrs:  # recorded by fxc-lower-effects: int8 and uint8 differ there
+        dtypes = [dtype_name(torch_dtype(attr_value(a))) for a in ir.ArrayAttr(attrs["fxc.dtypes"])]
+    else:
+        dtypes = [ELEMENT_DTYPES[str(t.element_type)] for t in types]
+    return host.spec(
+        symbol, ir.StringAttr(attrs["fxc.op"]).value, [attr_value(a) for a in ir.ArrayAttr(attrs["fxc.args"])],
+        dtypes=dtypes, num_inputs=num_inputs, ranks=[t.rank for t in types],
+        bases=attr_value(attrs["fxc.bases"]) if "fxc.bases" in attrs else [], location=location_of(decl.location),
+    )

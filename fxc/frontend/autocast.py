@@ -9,7 +9,7 @@ To keep the regions, before decomposing :func:`keep_regions`
 * turns each one into ``invoke_subgraph(submod, identifier, *args)``, which
   decomposition keeps as a call of a decomposed, functionalized subgraph;
   ``identifier`` spells the region's state (:func:`region_state` reads it);
-* keeps the ops autocast has a policy for (``fxc.transforms.autocast_policy``)
+* keeps the ops autocast has a policy for (``fxc.dialects.autocast_policy``)
   out of the decomposition table (:func:`decomposition_table`), so that the
   policy pass sees ``aten.linear``, not the ``aten.addmm`` it would become;
 * records after each such op the dtype eager gives its result (a
@@ -30,7 +30,7 @@ import torch
 from torch._higher_order_ops.invoke_subgraph import invoke_subgraph
 
 from fxc.errors import CompileError
-from fxc.transforms.autocast_policy import op_overloads
+from fxc.dialects.autocast_policy import op_overloads
 
 WRAP = torch.ops.higher_order.wrap_with_autocast
 _CAST = torch.ops.prims.convert_element_type.default

@@ -4,7 +4,7 @@ A region is the ops of one block between ``fxc.autocast_enter`` and the
 ``fxc.autocast_exit`` of its scope (see ``fxc.irdl.mlir``); regions nest and
 the innermost one decides (``enabled = false`` turns autocast off inside an
 enabled region).  In an enabled CPU region every op PyTorch's CPU autocast
-has a policy for (``fxc.transforms.autocast_policy``) gets its floating
+has a policy for (``fxc.dialects.autocast_policy``) gets its floating
 tensor operands (tensors in a ``prim.ListConstruct`` operand included) cast:
 
 * lower-precision ops to the region's dtype, fp32 ops to float32 -- float64
@@ -40,7 +40,7 @@ from torch_mlir import ir
 
 from fxc.compiler.passes import ModulePass, funcs_with_body, register
 from fxc.dialects.torch_types import SCALAR_TYPE_INDEX, TorchBuilder, dtype_asm, torch_dtype, vtensor_parts, vtensor_type
-from fxc.transforms.autocast_policy import Policy, policy_of
+from fxc.dialects.autocast_policy import Policy, policy_of
 
 _FLOAT = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _CAST = "torch.prims.convert_element_type"

@@ -9,7 +9,7 @@ import torch.utils._pytree as pytree
 from torch.testing._internal.autocast_test_lists import AutocastCPUTestLists
 
 import fxc
-from fxc.transforms.autocast_policy import Policy, cpu_policy
+from fxc.dialects.autocast_policy import Policy, cpu_policy
 
 LISTS = AutocastCPUTestLists(torch.device("cpu"))
 KINDS = ("torch_16", "nn_16", "torch_fp32", "nn_fp32", "torch_need_autocast_promote",

@@ -20,60 +20,21 @@ from torch_mlir.execution_engine import ExecutionEngine
 
 from fxc.backends.cpu.passes.indirect_host_calls import SLOT_SUFFIX
 from fxc.backends.cpu.runtime import SHARED_OBJECT
-from fxc.dialects.torch_types import torch_dtype
+from fxc.dialects import host_calls
 from fxc.errors import CompileError, location_of
-from fxc.runtime import host
-from fxc.runtime.torch_ops import dtype_name
-
-_ELEMENT_DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16", "i1": "bool",
-                   "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64"}
-
-
-def _cast(cls, attr: ir.Attribute):
-    try:
-        return cls(attr)
-    except ValueError:
-        return None
-
-
-def _attr_json(attr: ir.Attribute):
-    """The plain-data value of an ``fxc.args`` attribute (host_calls.py)."""
-    if (d := _cast(ir.DictAttr, attr)) is not None:
-        return {a.name: _attr_json(a.attr) for a in d}
-    for cls in (ir.BoolAttr, ir.IntegerAttr, ir.FloatAttr, ir.StringAttr):
-        if (v := _cast(cls, attr)) is not None:
-            return v.value
-    if (arr := _cast(ir.ArrayAttr, attr)) is not None:
-        return [_attr_json(a) for a in arr]
-    if _cast(ir.UnitAttr, attr) is not None:
-        return None
-    raise CompileError(f"unexpected host-call attribute {attr}")
-
 
 def host_call_specs(module: ir.Module) -> List[dict]:
-    """The manifest entries of the host calls of a module in the ``llvm`` stage."""
+    """The manifest entries of the host calls of a module in the ``llvm`` stage
+    (called through the function-pointer slots fxc-indirect-host-calls made)."""
     specs = []
     for op in module.body.operations:
         op = op.operation
         if op.name != "llvm.func" or "fxc.op" not in op.attributes or len(op.regions[0].blocks):
             continue
-        attrs = op.attributes
-        memrefs = [ir.MemRefType(ir.TypeAttr(t).value) for t in ir.ArrayAttr(attrs["fxc.buffer_types"])]
-        n_results = ir.IntegerAttr(attrs["fxc.num_results"]).value if "fxc.num_results" in attrs else 0
-        if "fxc.dtypes" in attrs:  # recorded by fxc-lower-effects: int8 and uint8 differ there
-            dtypes = [dtype_name(torch_dtype(_attr_json(a))) for a in ir.ArrayAttr(attrs["fxc.dtypes"])]
-        else:
-            dtypes = [_ELEMENT_DTYPES[str(m.element_type)] for m in memrefs]
-        specs.append(host.spec(
-            ir.StringAttr(attrs["sym_name"]).value + SLOT_SUFFIX,
-            ir.StringAttr(attrs["fxc.op"]).value,
-            [_attr_json(a) for a in ir.ArrayAttr(attrs["fxc.args"])],
-            dtypes=dtypes,
-            num_inputs=len(memrefs) - n_results,
-            ranks=[m.rank for m in memrefs],
-            bases=_attr_json(attrs["fxc.bases"]) if "fxc.bases" in attrs else [],
-            location=location_of(op.location),
-        ))
+        memrefs = [ir.MemRefType(ir.TypeAttr(t).value) for t in ir.ArrayAttr(op.attributes["fxc.buffer_types"])]
+        n_results = ir.IntegerAttr(op.attributes["fxc.num_results"]).value if "fxc.num_results" in op.attributes else 0
+        specs.append(host_calls.manifest_entry(op, symbol=ir.StringAttr(op.attributes["sym_name"]).value + SLOT_SUFFIX,
+                                               types=memrefs, num_inputs=len(memrefs) - n_results))
     return specs
 
 
