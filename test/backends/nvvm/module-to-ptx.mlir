@@ -3,11 +3,11 @@
 // Each NVVM gpu.module becomes a gpu.binary holding PTX for sm_90 (ISA 8.7),
 // one .entry per kernel; libdevice is linked for the __nv_expf call.
 
-// CHECK: gpu.binary @main_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx87">, assembly = "{{.*}}.version 8.7{{.*}}.target sm_90\0A{{.*}}.visible .entry main_kernel(
-// CHECK-NOT: call{{.*}}__nv_expf
-// CHECK: gpu.binary @main_kernel_0 [#gpu.object<{{.*}}.target sm_90\0A{{.*}}.entry main_kernel(
 // CHECK: func.func @main
 // CHECK: gpu.launch_func @main_kernel::@main_kernel
+// CHECK: gpu.binary @main_kernel {{ *}}[#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx87">, assembly = "{{.*}}.version 8.7{{.*}}.target sm_90\0A{{.*}}.visible .entry main_kernel(
+// CHECK-NOT: call{{.*}}__nv_expf
+// CHECK: gpu.binary @main_kernel_0 {{ *}}[#gpu.object<{{.*}}.target sm_90\0A{{.*}}.entry main_kernel(
 module attributes {gpu.container_module} {
   func.func @main(%arg0: memref<4x8xf32>, %arg1: memref<8xf32>, %arg2: memref<4x8xf32>, %arg3: memref<4xf32>) {
     %c0 = arith.constant 0 : index

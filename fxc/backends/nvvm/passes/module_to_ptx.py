@@ -53,10 +53,12 @@ class ModuleToPtx(ModulePass):
             except CompileError as e:
                 raise self.fail(op, str(e)) from None
             name = ir.StringAttr(op.attributes["sym_name"]).value
-            with op.location, ir.InsertionPoint(op):
-                obj = ir.Attribute.parse(f"#gpu.object<{target_text}, assembly = {ir.StringAttr.get(text)}>")
-                ir.Operation.create("gpu.binary", attributes={
-                    "sym_name": ir.StringAttr.get(name), "objects": ir.ArrayAttr.get([obj])})
+            with op.location:
+                # Parsed, not Operation.create: a created gpu.binary lacks the
+                # default offloading handler and crashes the printer.
+                binary = ir.Module.parse(
+                    f"gpu.binary @{name} [#gpu.object<{target_text}, assembly = {ir.StringAttr.get(text)}>]")
+                binary.body.operations[0].operation.clone(ip=ir.InsertionPoint(op))
             op.erase()
 
 
