@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 import threading
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
@@ -32,6 +31,7 @@ from torch_mlir import ir
 
 from fxc.errors import CompileError
 from fxc.frontend import autocast as autocast_regions
+from fxc.frontend import sizes
 from fxc.frontend.decompose import TABLE, decompose_graph
 from fxc.frontend.symbolic import normalize_symbolic_scalars
 from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
@@ -117,53 +117,12 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
     if program.signature.symbols and getattr(ep, "_guards_code", None):
-        checks = _size_checks(ep._guards_code, _input_paths(model, ep, args, kwargs), program.signature)
+        checks = sizes.size_checks(ep._guards_code, sizes.input_paths(model, ep, args, kwargs), program.signature)
         for i, n in enumerate(names):  # a plain function's arguments by their names
             checks = [(e, text.replace(f"args[{i}]", n)) for e, text in checks]
         program.signature.checks = checks
     _name_inputs(program.signature, names)
     return program
-
-
-_SIZE_OF = re.compile(r"__in(\d+)\.size\(\)\[(\d+)\]")
-
-
-def _input_paths(model, ep: ExportedProgram, args, kwargs) -> list:
-    """The pytree path of each flat user input, as export's guards name them
-    (``L['x']``, ``L['args'][0]``...)."""
-    if isinstance(model, ExportedProgram) or not isinstance(model, torch.nn.Module):
-        args, kwargs = ep.example_inputs or ((), {})
-        model = ep.module()
-    bound = inspect.signature(model.forward).bind(*args, **(kwargs or {}))
-    bound.apply_defaults()
-    return [path for path, _ in pytree.tree_leaves_with_path(bound.arguments)]
-
-
-def _size_checks(guards_code: List[str], paths: list, signature: Signature) -> List[tuple]:
-    """export's guards on input sizes as ``(expression over the signature's
-    symbols, the guard as the user reads it)``.
-
-    Guards on strides or storage offsets are dropped: compiled code always
-    reads contiguous inputs.  Any other guard fxc cannot express raises.
-    """
-    checks = []
-    for code in guards_code:
-        expr, shown = code, code
-        for i, path in enumerate(paths):
-            expr = expr.replace("L" + pytree.keystr(path), f"__in{i}")
-            shown = shown.replace("L" + pytree.keystr(path), path[0].key + pytree.keystr(path[1:]))
-        if ".stride()" in expr or ".storage_offset()" in expr:
-            continue
-
-        def dim(m):
-            slot = signature.inputs[int(m.group(1))]
-            return f"({slot.type.shape[int(m.group(2))]})"
-
-        expr = _SIZE_OF.sub(dim, expr)
-        if "__in" in expr or "L[" in expr:
-            raise CompileError(f"fxc cannot check torch.export's guard '{shown}' at run time")
-        checks.append((expr, shown))
-    return checks
 
 
 #: torch.export is not thread-safe (its tracing modes are process-global):
@@ -325,79 +284,13 @@ def _program_of(ep: ExportedProgram, freeze: bool) -> Program:
     signature = Signature(
         inputs, outputs, args,
         [Result(name, TensorType.of(nodes[name].meta["val"]), tuple(dests)) for name, dests in results],
-        state, ep.call_spec.in_spec, ep.call_spec.out_spec, symbols=_symbols(ep),
+        state, ep.call_spec.in_spec, ep.call_spec.out_spec, symbols=sizes.symbols_of(ep),
     )
     # (data-dependent result sizes are the backend's to allocate: fxc-results-to-out-params)
     return Program(
         ep, signature, frozen=freeze, objects=objects,
         import_signature=ExportGraphSignature(input_specs=import_ins, output_specs=import_outs),
     )
-
-
-def _symbols(ep: ExportedProgram) -> dict:
-    """``{symbol: (lo, hi, user name)}`` of an ExportedProgram's size symbols
-    (``hi`` None: unbounded; the name of the ``Dim`` the user gave, if any)."""
-    shape_env = None
-    for node in ep.graph.nodes:
-        for d in getattr(node.meta.get("val"), "shape", ()):
-            if isinstance(d, torch.SymInt):
-                shape_env = d.node.shape_env
-                break
-        if shape_env is not None:
-            break
-    debug = getattr(shape_env, "source_name_to_debug_name", {}) if shape_env is not None else {}
-    symbols = {}
-    for sym, vr in ep.range_constraints.items():
-        if not sym.is_Symbol or str(sym).startswith("u"):
-            continue  # a derived dim's range follows from its root's; unbacked ones have no input
-        hi = int(vr.upper) if _finite(vr.upper) else None
-        sources = shape_env.var_to_sources.get(sym, []) if shape_env is not None else []
-        name = next((debug[_source_name(s)] for s in sources if _source_name(s) in debug), None)
-        symbols[str(sym)] = (int(vr.lower) if _finite(vr.lower) else 0, hi, name)
-    return symbols
-
-
-def _finite(bound) -> bool:
-    try:
-        int(bound)
-        return bool(getattr(bound, "is_finite", True))
-    except (TypeError, ValueError, AttributeError, OverflowError):
-        return False
-
-
-def _check_sizes(signature: Signature, nodes: dict) -> None:
-    """Every result size follows from the input sizes: a size known only
-    after running (``nonzero``, a boolean mask, ``.item()`` as a size) is a
-    CompileError at the op that makes it, not a failure at call time."""
-    from fxc.runtime.shapes import compile_expr
-
-    bound = set()
-    for slot in signature.inputs:
-        dims = slot.type.shape if slot.type is not None else ((slot.value,) if slot.kind == "symint" else ())
-        bound.update(d for d in dims if isinstance(d, str) and d.isidentifier())
-    bound.update(d for s in signature.state for d in s.type.shape if isinstance(d, str))
-    for r in signature.results:
-        for d in r.type.shape:
-            missing = [] if isinstance(d, int) else [x for x in compile_expr(d)[1] if x not in bound]
-            if missing:
-                node = nodes.get(r.name)
-                where = _user_line(node)
-                raise CompileError(
-                    f"the size of '{r.name}' ({d}) is known only when the program runs (data-dependent: "
-                    f"nonzero, a boolean mask, .item() as a size); fxc does not compile data-dependent "
-                    f"output sizes yet", where)
-
-
-def _user_line(node) -> Optional[str]:
-    if node is None or not node.meta.get("stack_trace"):
-        return None
-    frames = _FRAME.findall(node.meta["stack_trace"])
-    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
-
-
-def _source_name(source) -> str:
-    name = source.name
-    return name() if callable(name) else name
 
 
 def _state_tensor(ep: ExportedProgram, spec: InputSpec) -> torch.Tensor:

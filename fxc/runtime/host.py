@@ -29,7 +29,7 @@ re-raises it in the caller with a note naming the op.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 
