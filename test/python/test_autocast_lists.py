@@ -20,9 +20,6 @@ NO_LOWERING = {"_addmm_activation", "addbmm", "conv_tbc", "_native_multi_head_at
                "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "binary_cross_entropy", "nll_loss",
                "nll_loss2d", "smooth_l1_loss", "multilabel_margin_loss", "soft_margin_loss", "multi_margin_loss",
                "huber_loss"}
-#: torch-mlir's lowering of avg_pool3d, kept whole in a region, crashes the
-#: process (segfault); open: turn it into a located CompileError.
-CRASHES = {"avg_pool3d"}
 CASES = [(kind, e) for kind in KINDS for e in getattr(LISTS, kind)]
 
 
@@ -64,8 +61,6 @@ def _ids(case):
 
 
 def _marks(case):
-    if case[1][0] in CRASHES:
-        return [pytest.mark.skip(reason="torch-mlir crashes lowering it")]
     return [pytest.mark.xfail(strict=True, raises=fxc.CompileError, reason="torch-mlir has no lowering")] if case[1][0] in NO_LOWERING else []
 
 
