@@ -29,6 +29,7 @@ function, and ``fxc-apply-autocast`` applies the policy.
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Dict, Optional, Tuple
 
@@ -144,10 +145,12 @@ def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, c
         args, kwargs = pytree.tree_unflatten(leaves, spec)
         return (node.target(*args, **kwargs),)
 
-    # The op's decomposition, then functionalized (decompositions may mutate).
+    # The op's decomposition; functionalized if it mutates (some do).
     with torch._subclasses.fake_tensor.unset_fake_temporarily(), detect_fake_mode(vals):
-        body = make_fx(run, decomposition_table=TABLE)(*vals)
-        body = make_fx(torch.func.functionalize(body, remove="mutations_and_views"))(*vals)
+        body = make_fx(run, decomposition_table=_explicit_table())(*vals)
+        _squeeze_prims_to_aten(body)
+        if any(isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable for n in body.graph.nodes):
+            body = make_fx(torch.func.functionalize(body, remove="mutations"))(*vals)
     for n in body.graph.nodes:
         for key in ("stack_trace", "nn_module_stack"):
             if key in node.meta:
@@ -163,6 +166,32 @@ def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, c
     item.meta.update(node.meta)
     node.replace_all_uses_with(item)
     gm.graph.erase_node(node)
+
+
+def _squeeze_prims_to_aten(body: torch.fx.GraphModule) -> None:
+    """``prims.squeeze`` (a view prim functionalization rejects) as
+    ``aten.squeeze.dim``s, one per dimension, highest first."""
+    for n in list(body.graph.nodes):
+        if n.target is not torch.ops.prims.squeeze.default:
+            continue
+        x, dims = n.args
+        with body.graph.inserting_before(n):
+            for d in sorted(dims, reverse=True):
+                x = body.graph.call_function(torch.ops.aten.squeeze.dim, (x, d))
+                x.meta.update(n.meta)
+        n.replace_all_uses_with(x)
+        body.graph.erase_node(n)
+    body.recompile()
+
+
+@functools.lru_cache(maxsize=None)
+def _explicit_table() -> Dict:
+    """fxc's table less the ops with a CompositeImplicitAutograd kernel, which
+    tracing expands into ATen ops by itself (some table entries for them are
+    references built on ``prims`` views that functionalization rejects)."""
+    return {k: v for k, v in TABLE.items() if not (
+        isinstance(k, torch._ops.OpOverload)
+        and torch._C._dispatch_has_kernel_for_dispatch_key(k.name(), "CompositeImplicitAutograd"))}
 
 
 def _check_state(node, device, dtype, enabled) -> None:
