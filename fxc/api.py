@@ -126,6 +126,8 @@ class CompiledModule(LoadedProgram):
             dtype = autocast_regions.ambient_dtype()
             if dtype is not None:
                 return self._variant(dtype)(*args, **kwargs)
+        if self._plain and not kwargs:  # LoadedProgram's fast path, without a second frame
+            return self._pack(self._exe(*args))
         return LoadedProgram.__call__(self, *args, **kwargs)
 
     def _variant(self, dtype: torch.dtype) -> "CompiledModule":

@@ -51,6 +51,7 @@ class Backend:
 BUILTIN: Dict[str, str] = {
     "cpu": "fxc.backends.cpu.backend:CpuBackend",
     "triton": "fxc.backends.triton.backend:TritonBackend",
+    "nvvm": "fxc.backends.nvvm.backend:NvvmBackend",
 }
 
 

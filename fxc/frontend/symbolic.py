@@ -3,7 +3,7 @@
 With ``dynamic=True`` Dynamo hands over graphs that compute on sizes with
 Python builtins and ``torch.sym_*`` helpers.  torch-mlir's importer maps the
 arithmetic builtins to ``torch.aten.*.int`` ops but not ``sym_float``,
-``sym_max``/``sym_min``, ``abs``, ``math.floor``/``ceil``/``trunc``, nor a
+``sym_max``/``sym_min``, ``sym_sum``, ``abs``, ``math.floor``/``ceil``/``trunc``, nor a
 size passed where an ATen op takes a tensor (``x - torch.zeros(3)`` with
 ``x`` a size).  This graph pass rewrites those into ops it imports and
 torch-mlir lowers (``aten.Float.Scalar``, ``prim.max.int``, ``prim.min.int``,
@@ -41,13 +41,16 @@ def _is_sym(node) -> bool:
 
 def normalize_symbolic_scalars(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     """``gm``, or a rewritten copy of it (see the module docstring)."""
-    if not any(n.op == "call_function" and (n.target in _SCALAR_OPS or _needs_tensor(n)) for n in gm.graph.nodes):
+    if not any(n.op == "call_function" and (n.target in _SCALAR_OPS or n.target is torch.sym_sum or _needs_tensor(n))
+               for n in gm.graph.nodes):
         return gm
     gm = torch.fx.GraphModule(gm, copy.deepcopy(gm.graph))
     for node in list(gm.graph.nodes):
         if node.op != "call_function":
             continue
-        if node.target in _SCALAR_OPS and any(_is_sym(a) for a in node.args):
+        if node.target is torch.sym_sum:
+            _sum_as_adds(gm.graph, node)
+        elif node.target in _SCALAR_OPS and any(_is_sym(a) for a in node.args):
             if _SCALAR_OPS[node.target] is None:
                 _abs_as_max(gm.graph, node)
             elif node.target in _FLOAT_ARG or all(
@@ -67,6 +70,20 @@ def _abs_as_max(graph: torch.fx.Graph, node: torch.fx.Node) -> None:
         neg = graph.call_function(operator.neg, (x,))
     neg.meta["val"] = -x.meta["val"]
     node.target, node.args = torch.ops.prim.max.int, (x, neg)
+
+
+def _sum_as_adds(graph: torch.fx.Graph, node: torch.fx.Node) -> None:
+    """``sym_sum([a, b, c])`` as ``(a + b) + c``."""
+    (terms,) = node.args
+    total = terms[0]
+    with graph.inserting_before(node):
+        for t in terms[1:]:
+            new = graph.call_function(operator.add, (total, t))
+            new.meta["val"] = (total.meta["val"] if isinstance(total, torch.fx.Node) else total) + \
+                (t.meta["val"] if isinstance(t, torch.fx.Node) else t)
+            total = new
+    node.replace_all_uses_with(total)
+    graph.erase_node(node)
 
 
 def _needs_tensor(node) -> bool:

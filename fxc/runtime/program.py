@@ -32,6 +32,7 @@ from fxc.runtime.signature import Signature, TensorType
 RUNTIMES: Dict[str, str] = {
     "cpu": "fxc.backends.cpu.runtime:CpuExecutable",
     "triton": "fxc.backends.triton.runtime:TritonExecutable",
+    "nvvm": "fxc.backends.nvvm.runtime:NvvmExecutable",
 }
 
 

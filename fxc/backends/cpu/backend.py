@@ -62,7 +62,7 @@ class CpuBackend(Backend):
                     "func.func(tm-tensor-bufferize)",
                     "fxc-isolate-tm-tensor-buffers",
                     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
-                    "buffer-results-to-out-params{modify-public-functions=true hoist-static-allocs=true}",
+                    "fxc-results-to-out-params",
                     "buffer-deallocation-pipeline",
                     "canonicalize",
                 ),
@@ -73,6 +73,8 @@ class CpuBackend(Backend):
                 (
                     "fxc-emit-c-interface",
                     *(("fxc-lower-int8-matmul",) if options.int8_microkernel else ()),
+                    # The clones the deallocation pipeline gives returned buffers.
+                    "convert-bufferization-to-memref",
                     "fxc-convert-memref-copy-to-linalg",
                     "func.func(tm-tensor-to-loops)",
                     "func.func(convert-linalg-to-loops)",
@@ -118,5 +120,6 @@ class CpuBackend(Backend):
             "options": options_dict(options),
             "host": {"arch": host_cpu.arch(), "features": list(self.host_features(options))},
             "host_calls": build.host_call_specs(module),
+            "results": build.result_convention(module, signature.entry),
         }
         return Artifact(manifest, {build.SHARED_OBJECT: data})

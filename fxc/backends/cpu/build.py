@@ -38,6 +38,18 @@ def host_call_specs(module: ir.Module) -> List[dict]:
     return specs
 
 
+def result_convention(module: ir.Module, entry: str) -> str:
+    """``"out_params"`` when the entry fills caller-allocated results,
+    ``"returned"`` when it returns buffers it allocated
+    (fxc-results-to-out-params decides)."""
+    for op in module.body.operations:
+        op = op.operation
+        if op.name == "llvm.func" and ir.StringAttr(op.attributes["sym_name"]).value == entry:
+            ftype = str(ir.TypeAttr(op.attributes["function_type"]).value)
+            return "out_params" if ftype.startswith("!llvm.func<void (") else "returned"
+    raise CompileError(f"the module has no entry function '{entry}'")
+
+
 #: Dialects that MLIR translates to LLVM IR.
 _TRANSLATABLE = ("llvm", "omp", "builtin")
 

@@ -88,17 +88,62 @@ class _Frame:
     cell holding its address: the C interface takes descriptors by pointer);
     an integer position (``shape`` None) holds an ``int64`` the array points
     at directly.  Static descriptors are filled once; symbolic ones per call.
+
+    With ``returned`` result ranks, the function returns its results instead
+    of filling out-params: the C interface then takes a pointer to a struct
+    of their descriptors first, and ``outs`` are that struct's descriptors.
     """
 
-    __slots__ = ("descs", "cells", "packed", "ptr", "ins", "outs")
+    __slots__ = ("descs", "cells", "packed", "ptr", "ins", "outs", "results")
 
-    def __init__(self, shapes: list, n_in: int):
+    def __init__(self, shapes: list, n_in: int, returned=None):
         self.descs = [ctypes.c_int64() if s is None else _descriptor(s) for s in shapes]
         self.cells = [d if s is None else ctypes.c_void_p(ctypes.addressof(d)) for d, s in zip(self.descs, shapes)]
-        self.packed = (ctypes.c_void_p * len(shapes))(*[ctypes.addressof(c) for c in self.cells])
-        self.ptr = ctypes.addressof(self.packed)
         self.ins = self.descs[:n_in]
         self.outs = self.descs[n_in:]
+        self.results = None
+        if returned is not None:
+            self.results = _result_struct(returned)()
+            self.cells = [ctypes.c_void_p(ctypes.addressof(self.results))] + self.cells[:n_in]
+            self.outs = [self.results] if len(returned) == 1 else [getattr(self.results, f"r{i}")
+                                                                   for i in range(len(returned))]
+        self.packed = (ctypes.c_void_p * len(self.cells))(*[ctypes.addressof(c) for c in self.cells])
+        self.ptr = ctypes.addressof(self.packed)
+
+
+def _result_struct(ranks):
+    """The C-interface return type of memref results of ``ranks``: the
+    descriptor itself for one, a struct of them for several."""
+    if len(ranks) == 1:
+        return descriptor_class(ranks[0])
+    return type("Results", (ctypes.Structure,), {"_fields_": [(f"r{i}", descriptor_class(r))
+                                                              for i, r in enumerate(ranks)]})
+
+
+_libc = ctypes.CDLL(None)
+_libc.free.argtypes = [ctypes.c_void_p]
+
+
+def _take_buffer(desc, dtype: torch.dtype) -> torch.Tensor:
+    """A tensor owning a buffer compiled code allocated and returned (freed
+    with the tensor's storage; no copy)."""
+    rank = len(desc.sizes) if hasattr(desc, "sizes") else 0
+    sizes = [desc.sizes[i] for i in range(rank)]
+    numel = 1
+    for d in sizes:
+        numel *= d
+    itemsize = _ITEMSIZE[dtype]
+    if numel == 0:
+        _libc.free(desc.allocated)
+        return torch.empty(sizes, dtype=dtype)
+    buf = (ctypes.c_char * (numel * itemsize)).from_address(desc.aligned + desc.offset * itemsize)
+    weakref.finalize(buf, _libc.free, desc.allocated)
+    return torch.frombuffer(buf, dtype=dtype, count=numel).view(sizes)
+
+
+_ITEMSIZE = {dt: torch.empty((), dtype=dt).element_size() for dt in
+             (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.bool, torch.int8, torch.uint8,
+              torch.int16, torch.int32, torch.int64)}
 
 
 def _descriptor(shape):
@@ -145,6 +190,8 @@ class CpuExecutable:
         self._has_host_calls = bool(self.host.calls)
         self._result_types = result_types
         self._dynamic = not all(t is not None and t.is_static for t in arg_types + result_types)
+        # How results come back (fxc-results-to-out-params decided it on the code's types).
+        self._returned = [len(t.shape) for t in result_types] if manifest.get("results") == "returned" else None
         if self._dynamic:
             self._guards = ShapeGuards(
                 [(n, sig.inputs[ref].value if t is None else tuple(t.shape))
@@ -208,7 +255,7 @@ class CpuExecutable:
                   for i, (v, (_, ttype)) in enumerate(zip(values, self._checks))]
         env = self._guards.bind(values)
         free = self._free
-        frame = free.pop() if free else _Frame(self._shapes, self._n_in)
+        frame = free.pop() if free else _Frame(self._shapes, self._n_in, self._returned)
         try:
             for v, desc, (_, ttype) in zip(values, frame.ins, self._checks):
                 if ttype is None:
@@ -218,19 +265,26 @@ class CpuExecutable:
                     if not ttype.is_static:
                         _set_shape(desc, v.shape)
             outs = []
-            for t, desc in zip(self._result_types, frame.outs):
-                shape = ShapeGuards.shape(t.shape, env)
-                o = _empty(shape, dtype=t.dtype)
-                outs.append(o)
-                desc.aligned = o.data_ptr()
-                if not t.is_static:
-                    _set_shape(desc, shape)
+            if self._returned is None:  # out-params, sized from the symbols
+                for t, desc in zip(self._result_types, frame.outs):
+                    shape = ShapeGuards.shape(t.shape, env)
+                    o = _empty(shape, dtype=t.dtype)
+                    outs.append(o)
+                    desc.aligned = o.data_ptr()
+                    if not t.is_static:
+                        _set_shape(desc, shape)
             if self._has_host_calls:
                 state = self.host.begin()
-                self._fn(frame.ptr)
+                try:
+                    self._fn(frame.ptr)
+                finally:
+                    if self._returned is not None:  # owned by the caller: never leak them
+                        outs = [_take_buffer(d, t.dtype) for d, t in zip(frame.outs, self._result_types)]
                 self.host.end(state)
             else:
                 self._fn(frame.ptr)
+                if self._returned is not None:
+                    outs = [_take_buffer(d, t.dtype) for d, t in zip(frame.outs, self._result_types)]
             return outs
         finally:
             free.append(frame)

@@ -11,6 +11,7 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     expand_f64_to_half,
     indirect_host_calls,
     lower_int8_matmul,
+    results_to_out_params,
     isolate_tm_tensor_buffers,
     sequentialize_parallel_reductions,
 )
