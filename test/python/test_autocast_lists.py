@@ -98,3 +98,11 @@ def test_policy_matches_the_lists():
     for kind in ("torch_expect_builtin_promote", "methods_expect_builtin_promote"):
         for entry in getattr(LISTS, kind):
             assert not any(k.split(".")[1] == entry[0].strip("_") for k in table), entry[0]
+
+
+def test_no_lowering_is_located():
+    """An op left whole that torch-mlir cannot lower fails at the user's line."""
+    kind, entry = next(c for c in CASES if c[1][0] in NO_LOWERING)
+    call, tensors = _program(kind, entry)
+    with pytest.raises(fxc.CompileError, match=r"test_autocast_lists.py:\d+: error: fxc cannot compile 'aten\."):
+        fxc.compile(call, tensors, autocast=torch.bfloat16)
