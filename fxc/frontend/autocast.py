@@ -11,7 +11,12 @@ To keep the regions, before decomposing :func:`keep_regions`
   ``identifier`` spells the region's state (:func:`region_state` reads it);
 * keeps the ops autocast has a policy for (``fxc.dialects.autocast_policy``)
   out of the decomposition table (:func:`decomposition_table`), so that the
-  policy pass sees ``aten.linear``, not the ``aten.addmm`` it would become;
+  policy pass sees ``aten.linear``, not the ``aten.addmm`` it would become --
+  except the policy ops torch-mlir cannot lower whole (:data:`DECOMPOSED`):
+  in an enabled region :func:`_decompose_in_region` applies the policy to
+  them itself, as eager's autocast kernel does (casts their floating inputs,
+  then runs the op with autocast off), so they become a region with
+  ``enabled=False`` around the op, which decomposition then expands;
 * records after each such op the dtype eager gives its result (a
   ``prims.convert_element_type`` to the dtype export traced under autocast):
   the body is re-traced without autocast, and the rest of the program must
@@ -24,13 +29,19 @@ function, and ``fxc-apply-autocast`` applies the policy.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.utils._pytree as pytree
+from torch._guards import detect_fake_mode
+from torch.fx.experimental.proxy_tensor import make_fx
 from torch._higher_order_ops.invoke_subgraph import invoke_subgraph
 
 from fxc.errors import CompileError
-from fxc.dialects.autocast_policy import op_overloads
+from fxc.dialects.autocast_policy import Policy, op_overloads, policy_of
+from fxc.frontend.decompose import TABLE
 
 WRAP = torch.ops.higher_order.wrap_with_autocast
 _CAST = torch.ops.prims.convert_element_type.default
@@ -58,9 +69,28 @@ def has_regions(gm: torch.fx.GraphModule) -> bool:
     return any(n.op == "call_function" and n.target is WRAP for n in gm.graph.nodes)
 
 
+def _aten(name: str):
+    return getattr(torch.ops.aten, name).default
+
+
+#: The policy ops torch-mlir has no lowering for when kept whole (their
+#: decompositions are in fxc's table).  In an enabled region they are cast
+#: at capture and decomposed there (``run_decompositions`` does not expand
+#: ops in a region nested in a region), never seen whole by the policy pass.
+#: (``_native_multi_head_attention`` is not: it has no decomposition, and
+#: stays a CompileError at the user's line.)
+DECOMPOSED = frozenset(_aten(n) for n in (
+    "_addmm_activation", "addbmm", "conv_tbc",
+    "binary_cross_entropy", "nll_loss", "nll_loss2d", "smooth_l1_loss", "soft_margin_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "huber_loss", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "triplet_margin_loss",
+))
+
+
 def decomposition_table(table: Dict) -> Dict:
-    """``table`` without the ops autocast has a policy for."""
-    keep = set(op_overloads())
+    """``table`` without the ops autocast has a policy for, except those of
+    :data:`DECOMPOSED`."""
+    keep = set(op_overloads()) - DECOMPOSED
     return {k: v for k, v in table.items() if k not in keep}
 
 
@@ -75,11 +105,93 @@ def keep_regions(gm: torch.fx.GraphModule, counter=None) -> None:
         _check_state(node, device, dtype, enabled)
         body = getattr(gm, sub.target)
         keep_regions(body, counter)
+        if enabled:
+            for op_node in [n for n in body.graph.nodes if n.op == "call_function" and n.target in DECOMPOSED]:
+                _decompose_in_region(body, op_node, (device, dtype, cache_enabled), counter)
         _record_result_dtypes(body, policy_ops)
         node.target = invoke_subgraph
         node.args = (sub, identifier(device, dtype, enabled, cache_enabled, counter[0]), *args)
         counter[0] += 1
     gm.recompile()
+
+
+def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, counter) -> None:
+    """Casts ``node``'s floating tensor inputs as the policy says (float64
+    excepted) and moves the op into a region with ``enabled=False``."""
+    device, dtype, cache_enabled = state
+    val = node.meta.get("val")
+    if not isinstance(val, torch.Tensor):
+        return  # a multi-result op: kept whole
+    target = dtype if policy_of(str(node.target).removesuffix(".default")) is Policy.LOWER else torch.float32
+    flat, spec = pytree.tree_flatten((node.args, node.kwargs))
+    inputs, positions, vals = [], [], []
+    for i, a in enumerate(flat):
+        if not isinstance(a, torch.fx.Node):
+            continue
+        a_val = a.meta.get("val")
+        if (isinstance(a_val, torch.Tensor) and a_val.dtype.is_floating_point and a_val.dtype not in (target, torch.float64)):
+            with gm.graph.inserting_before(node):
+                cast = gm.graph.call_function(_CAST, (a, target))
+            cast.meta.update(val=a_val.to(target), stack_trace=node.meta.get("stack_trace"))
+            a, a_val = cast, cast.meta["val"]
+        inputs.append(a)
+        positions.append(i)
+        vals.append(a_val)
+
+    def run(*values):
+        leaves = list(flat)
+        for i, v in zip(positions, values):
+            leaves[i] = v
+        args, kwargs = pytree.tree_unflatten(leaves, spec)
+        return (node.target(*args, **kwargs),)
+
+    # The op's decomposition; functionalized if it mutates (some do).
+    with torch._subclasses.fake_tensor.unset_fake_temporarily(), detect_fake_mode(vals):
+        body = make_fx(run, decomposition_table=_explicit_table())(*vals)
+        _squeeze_prims_to_aten(body)
+        if any(isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable for n in body.graph.nodes):
+            body = make_fx(torch.func.functionalize(body, remove="mutations"))(*vals)
+    for n in body.graph.nodes:
+        for key in ("stack_trace", "nn_module_stack"):
+            if key in node.meta:
+                n.meta[key] = node.meta[key]
+    name = f"fxc_autocast_off_{counter[0]}"
+    gm.add_submodule(name, body)
+    with gm.graph.inserting_before(node):
+        sub = gm.graph.get_attr(name)
+        call = gm.graph.call_function(invoke_subgraph, (sub, identifier(device, dtype, False, cache_enabled, counter[0]), *inputs))
+        item = gm.graph.call_function(operator.getitem, (call, 0))
+    counter[0] += 1
+    call.meta.update(val=(val,), stack_trace=node.meta.get("stack_trace"))
+    item.meta.update(node.meta)
+    node.replace_all_uses_with(item)
+    gm.graph.erase_node(node)
+
+
+def _squeeze_prims_to_aten(body: torch.fx.GraphModule) -> None:
+    """``prims.squeeze`` (a view prim functionalization rejects) as
+    ``aten.squeeze.dim``s, one per dimension, highest first."""
+    for n in list(body.graph.nodes):
+        if n.target is not torch.ops.prims.squeeze.default:
+            continue
+        x, dims = n.args
+        with body.graph.inserting_before(n):
+            for d in sorted(dims, reverse=True):
+                x = body.graph.call_function(torch.ops.aten.squeeze.dim, (x, d))
+                x.meta.update(n.meta)
+        n.replace_all_uses_with(x)
+        body.graph.erase_node(n)
+    body.recompile()
+
+
+@functools.lru_cache(maxsize=None)
+def _explicit_table() -> Dict:
+    """fxc's table less the ops with a CompositeImplicitAutograd kernel, which
+    tracing expands into ATen ops by itself (some table entries for them are
+    references built on ``prims`` views that functionalization rejects)."""
+    return {k: v for k, v in TABLE.items() if not (
+        isinstance(k, torch._ops.OpOverload)
+        and torch._C._dispatch_has_kernel_for_dispatch_key(k.name(), "CompositeImplicitAutograd"))}
 
 
 def _check_state(node, device, dtype, enabled) -> None:

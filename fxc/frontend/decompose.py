@@ -22,6 +22,7 @@ import operator
 from typing import Dict
 
 import torch
+from torch._decomp import decomposition_table as _decomp_table
 from torch._guards import detect_fake_mode
 from torch.fx.experimental.proxy_tensor import make_fx
 from torch_mlir.extras.fx_decomp_util import get_decomposition_table
@@ -104,6 +105,18 @@ def _sdpa_flash_for_cpu_backward(grad_out, query, key, value, out, logsumexp, dr
     return grad_q, grad_k, grad_v
 
 
+def _addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+    out = torch.bmm(batch1, batch2).sum(0)
+    return out * alpha + (self * beta if beta != 1 else self) if beta != 0 else out * alpha
+
+
+def _conv_tbc(self, weight, bias, pad=0):
+    """``[time, batch, channels]`` convolution with a ``[k, in, out]`` weight."""
+    out = torch.conv1d(self.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+
 #: What fxc decomposes with: torch-mlir's table, plus (for graphs torch.compile
 #: hands over under ``no_grad``) the fused inference fast paths of torch.nn
 #: modules, which export never records and torch-mlir has no lowering for.
@@ -112,6 +125,11 @@ TABLE: Dict = {
     torch.ops.aten._transformer_encoder_layer_fwd.default: _transformer_encoder_layer_fwd,
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default: _sdpa_flash_for_cpu,
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward.default: _sdpa_flash_for_cpu_backward,
+    # Ops autocast keeps whole (fxc.frontend.autocast.DECOMPOSED) that
+    # torch-mlir's table leaves to torch-mlir, which lowers none of them.
+    torch.ops.aten._addmm_activation.default: _decomp_table[torch.ops.aten._addmm_activation.default],
+    torch.ops.aten.addbmm.default: _addbmm,
+    torch.ops.aten.conv_tbc.default: _conv_tbc,
 }
 
 _KEPT_META = ("stack_trace", "nn_module_stack", "source_fn_stack")

@@ -11,6 +11,7 @@ from fxc.transforms import (  # noqa: F401  (registration)
     lower_effects,
     lower_out_dtype,
     lower_symbolic_shapes,
+    torch_batch_unbatched_pools,
     torch_narrow_int_operands,
     torch_widen_half_reductions,
     unsigned_matmul_rebuild,

@@ -227,12 +227,17 @@ def _fold_literal(value: ir.Value, dtype: torch.dtype, resources) -> Optional[ir
 
 
 def _literal_tensor(attr: ir.Attribute, dtype: torch.dtype, resources) -> Optional[torch.Tensor]:
-    if isinstance(attr, ir.DenseResourceElementsAttr):
-        blob = resources.get(ir.DenseResourceElementsAttr(attr).attr_name if hasattr(attr, "attr_name") else None)
+    # The bindings hand out literal values as plain ``ir.Attribute``s.
+    text = str(attr)
+    if text.startswith("dense_resource<"):
+        name = re.match(r"dense_resource<([^>]+)>", text)
+        blob = resources.get(name.group(1) if name else None)
         if blob is None:
             return None
-        return torch.frombuffer(bytearray(blob), dtype=dtype) if blob else torch.empty(0, dtype=dtype)
-    if isinstance(attr, ir.DenseElementsAttr) and dtype in (torch.float32, torch.float64):
+        dims = ir.ShapedType(attr.type).shape
+        return (torch.frombuffer(bytearray(blob), dtype=dtype) if blob else torch.empty(0, dtype=dtype)).reshape(dims)
+    if text.startswith("dense<") and dtype in (torch.float32, torch.float64):
+        attr = ir.DenseElementsAttr(attr)
         shaped = ir.ShapedType(attr.type)
         return torch.from_numpy(np.array(attr)).to(dtype).reshape(shaped.shape)
     return None

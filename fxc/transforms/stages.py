@@ -39,6 +39,9 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             "fxc-lower-symbolic-shapes",
             "fxc-torch-narrow-int-operands",
             "fxc-torch-widen-half-reductions",
+            # torch-to-linalg pools batched inputs only (an unbatched 3-d
+            # average pool crashes it).
+            "fxc-torch-batch-unbatched-pools",
             "func.func(torch-scalarize-shapes)",
             "func.func(convert-torch-to-tmtensor)",
             "func.func(convert-torch-to-linalg)",

@@ -14,15 +14,9 @@ from fxc.dialects.autocast_policy import Policy, cpu_policy
 LISTS = AutocastCPUTestLists(torch.device("cpu"))
 KINDS = ("torch_16", "nn_16", "torch_fp32", "nn_fp32", "torch_need_autocast_promote",
          "torch_expect_builtin_promote", "methods_expect_builtin_promote")
-#: Ops autocast keeps whole that torch-mlir does not lower (a located
-#: CompileError today, never a wrong result).
-NO_LOWERING = {"_addmm_activation", "addbmm", "conv_tbc", "_native_multi_head_attention", "cosine_embedding_loss",
-               "hinge_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "binary_cross_entropy", "nll_loss",
-               "nll_loss2d", "smooth_l1_loss", "multilabel_margin_loss", "soft_margin_loss", "multi_margin_loss",
-               "huber_loss"}
-#: torch-mlir's lowering of avg_pool3d, kept whole in a region, crashes the
-#: process (segfault); open: turn it into a located CompileError.
-CRASHES = {"avg_pool3d"}
+#: Ops autocast keeps whole that torch-mlir does not lower and that have no
+#: decomposition (a located CompileError, never a wrong result).
+NO_LOWERING = {"_native_multi_head_attention"}
 CASES = [(kind, e) for kind in KINDS for e in getattr(LISTS, kind)]
 
 
@@ -64,8 +58,6 @@ def _ids(case):
 
 
 def _marks(case):
-    if case[1][0] in CRASHES:
-        return [pytest.mark.skip(reason="torch-mlir crashes lowering it")]
     return [pytest.mark.xfail(strict=True, raises=fxc.CompileError, reason="torch-mlir has no lowering")] if case[1][0] in NO_LOWERING else []
 
 
@@ -106,3 +98,11 @@ def test_policy_matches_the_lists():
     for kind in ("torch_expect_builtin_promote", "methods_expect_builtin_promote"):
         for entry in getattr(LISTS, kind):
             assert not any(k.split(".")[1] == entry[0].strip("_") for k in table), entry[0]
+
+
+def test_no_lowering_is_located():
+    """An op left whole that torch-mlir cannot lower fails at the user's line."""
+    kind, entry = next(c for c in CASES if c[1][0] in NO_LOWERING)
+    call, tensors = _program(kind, entry)
+    with pytest.raises(fxc.CompileError, match=r"test_autocast_lists.py:\d+: error: fxc cannot compile 'aten\."):
+        fxc.compile(call, tensors, autocast=torch.bfloat16)

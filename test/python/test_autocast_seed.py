@@ -111,3 +111,135 @@ def test_api_errors():
         torch.autocast(device_type="nonexistent")
     with pytest.raises(ValueError):
         torch.autocast(device_type=1)
+
+
+def _after_policy(fn, args) -> str:
+    """``fn``'s imported IR after ``fxc-apply-autocast``."""
+    from torch_mlir import ir
+
+    from fxc import _mlir_compat
+    from fxc.compiler.driver import run_passes
+    import fxc.transforms  # noqa: F401  (registers the pass)
+
+    module = ir.Module.parse(fxc.export(fn, args).mlir, _mlir_compat.new_context())
+    run_passes(module, ["fxc-apply-autocast"])
+    return str(module)
+
+
+class TwoRegions(torch.nn.Module):
+    """The weight is used twice in each of two regions."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(4, 3))
+
+    def forward(self, x):
+        with torch.autocast("cpu", bf16):
+            a = torch.nn.functional.linear(x, self.weight) + torch.nn.functional.linear(x + 1, self.weight)
+        with torch.autocast("cpu", bf16):
+            b = torch.nn.functional.linear(x, self.weight)
+            c = torch.nn.functional.linear(x * 2, self.weight)
+        return a, b, c
+
+
+def test_cast_cache_counts():
+    """Seed WeightDTypeCastCounterMode: a weight is cast once per region."""
+    import re
+
+    model, x = TwoRegions(), torch.randn(2, 3)
+    text = _after_policy(model, (x,))
+    weight = re.search(r"func.func @main\(%(arg\d+): !torch.vtensor<\[4,3\],f32>", text).group(1)
+    casts = re.findall(r"torch.prims.convert_element_type %(arg\d+),", text)
+    assert casts.count(weight) == 2  # one per region, four uses
+    _same(fxc.compile(model, (x,)), model, x)
+
+
+class Frozen(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.x = torch.rand(3, 4)
+
+    def forward(self, y):
+        with torch.autocast("cpu", bf16):
+            return torch.mm(self.x, y)
+
+
+def test_freeze_folds_constant_casts():
+    """Seed test_jit_freeze_autocast_constants: with freeze=True the cast of
+    the constant folds at compile time; one cast is left (the input's)."""
+    model, y = Frozen().eval(), torch.rand(4, 5)
+    text = fxc.compile(model, (y,), freeze=True, stop_after="fxc").ir("fxc")
+    assert text.count("torch.aten.to.dtype") == 1 and "torch.aten.to.dtype %arg0" in text
+    assert "tensor<3x4xbf16>" in text
+    _same(fxc.compile(model, (y,), freeze=True), model, y)
+    whole = torch.nn.Linear(4, 5).eval()
+    text = fxc.compile(whole, (y.t(),), freeze=True, autocast=bf16, stop_after="fxc").ir("fxc")
+    assert text.count("torch.aten.to.dtype") == 1  # compile-time autocast folds its weights too
+
+
+@torch.autocast("cpu", dtype=bf16)
+def _decorated(a, b):
+    return torch.mm(a, b)
+
+
+def decorator_form(a, b):
+    return _decorated(a, b), torch.mm(a, b)
+
+
+_REUSED = torch.autocast("cpu", dtype=bf16)
+
+
+def reused_object(a, b):
+    with _REUSED:
+        x = torch.mm(a, b)
+    y = torch.mm(a, b)
+    with _REUSED:
+        z = torch.mm(a, y)
+    return x, y, z
+
+
+def _callee_off(a, b):
+    with torch.autocast("cpu", enabled=False):
+        return torch.mm(a, b)
+
+
+def _callee_on(a, b):
+    with torch.autocast("cpu", bf16):
+        return torch.mm(a, b)
+
+
+def callees(a, b):
+    with torch.autocast("cpu", bf16):
+        x = _callee_off(a, b)  # autocast off inside the callee
+        y = torch.mm(a, b)
+    return x, y, _callee_on(a, b)  # a callee turns it on
+
+
+def disabled_fp32(a, b):
+    # Seed test_autocast_disabled_with_fp32_dtype: a float32 dtype is fine when disabled.
+    with torch.autocast("cpu", dtype=torch.float32, enabled=False):
+        return torch.mm(a, b)
+
+
+@pytest.mark.parametrize("fn", [decorator_form, reused_object, callees, disabled_fp32])
+def test_seed_forms(fn):
+    args = [torch.randn(4, 4) for _ in range(2)]
+    _same(fxc.compile(fn, args), fn, *args)
+
+
+def _invalid_device(a):
+    with torch.autocast(device_type="not a real device"):
+        return a + 1
+
+
+def _non_string_device(a):
+    with torch.autocast(device_type=torch.device("cpu")):
+        return a + 1
+
+
+def test_api_errors_through_fxc():
+    """The seed's API errors, raised when fxc captures the program."""
+    with pytest.raises(RuntimeError, match="Invalid device string: 'not a real device'"):
+        fxc.compile(_invalid_device, (torch.randn(2),))
+    with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
+        fxc.compile(_non_string_device, (torch.randn(2),))

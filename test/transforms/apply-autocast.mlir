@@ -63,3 +63,34 @@ func.func @outside(%x: !torch.vtensor<[4,4],f32>) -> !torch.vtensor<[4,4],f32> {
   %0 = torch.aten.mm %x, %x : !torch.vtensor<[4,4],f32>, !torch.vtensor<[4,4],f32> -> !torch.vtensor<[4,4],f32>
   return %0 : !torch.vtensor<[4,4],f32>
 }
+
+// Frozen weights (freeze=True): a cast of a literal folds into a new literal,
+// once per region (seed test_jit_freeze_autocast_constants: one cast left,
+// the input's).  Both literal forms fold: dense_resource and dense.
+// CHECK-LABEL: func.func @frozen
+// CHECK-DAG: %[[R:.*]] = torch.vtensor.literal(dense<{{\[\[}}1.000000e+00, 2.000000e+00, 1.000000e+00, 2.000000e+00], {{.*}}> : tensor<2x4xbf16>) : !torch.vtensor<[2,4],bf16>
+// CHECK-DAG: %[[D:.*]] = torch.vtensor.literal(dense<5.000000e-01> : tensor<2x4xbf16>) : !torch.vtensor<[2,4],bf16>
+// CHECK-DAG: %[[Y:.*]] = torch.prims.convert_element_type %arg0, %{{.*}} -> !torch.vtensor<[4,2],bf16>
+// CHECK: torch.aten.mm %[[R]], %[[Y]]
+// CHECK: torch.aten.mm %[[R]], %[[Y]]
+// CHECK: torch.aten.mm %[[D]], %[[Y]]
+// CHECK-NOT: torch.prims.convert_element_type
+// CHECK: return
+func.func @frozen(%y: !torch.vtensor<[4,2],f32>) -> (!torch.vtensor<[2,2],bf16>, !torch.vtensor<[2,2],bf16>, !torch.vtensor<[2,2],bf16>) {
+  %w = torch.vtensor.literal(dense_resource<frozen_w> : tensor<2x4xf32>) : !torch.vtensor<[2,4],f32>
+  %d = torch.vtensor.literal(dense<5.000000e-01> : tensor<2x4xf32>) : !torch.vtensor<[2,4],f32>
+  %s = "fxc.autocast_enter"() {device = "cpu", dtype = bf16, enabled = true, cache_enabled = true} : () -> !fxc.autocast_scope
+  %0 = torch.aten.mm %w, %y : !torch.vtensor<[2,4],f32>, !torch.vtensor<[4,2],f32> -> !torch.vtensor<[2,2],bf16>
+  %1 = torch.aten.mm %w, %y : !torch.vtensor<[2,4],f32>, !torch.vtensor<[4,2],f32> -> !torch.vtensor<[2,2],bf16>
+  %2 = torch.aten.mm %d, %y : !torch.vtensor<[2,4],f32>, !torch.vtensor<[4,2],f32> -> !torch.vtensor<[2,2],bf16>
+  "fxc.autocast_exit"(%s) : (!fxc.autocast_scope) -> ()
+  return %0, %1, %2 : !torch.vtensor<[2,2],bf16>, !torch.vtensor<[2,2],bf16>, !torch.vtensor<[2,2],bf16>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      frozen_w: "0x040000000000803F000000400000803F000000400000803F000000400000803F00000040"
+    }
+  }
+#-}
