@@ -42,7 +42,7 @@ def _vectorize(options) -> tuple:
         f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
         "func.func(lower-vector-multi-reduction)",
         "convert-vector-to-scf",
-        "scf-forall-to-parallel" if options.openmp else "scf-forall-to-for",
+        *(("scf-forall-to-parallel",) if options.openmp else ()),
         "canonicalize",
     )
 

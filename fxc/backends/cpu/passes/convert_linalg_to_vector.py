@@ -4,7 +4,7 @@ reduction ``linalg`` ops on buffers, and vectorize them.
 Options: ``vector-bits`` (the host's SIMD width: 512 for AVX-512, 256 for
 AVX2, 128 elsewhere) and ``parallel`` (outer contraction tiles become
 ``scf.forall``, which ``scf-forall-to-parallel`` + ``convert-scf-to-openmp``
-run on threads; otherwise ``scf-forall-to-for`` runs them in order).
+run on threads; otherwise ``scf.for``).
 
 The pass chooses tile sizes per op in Python, tags each op with
 ``fxc.vectorize = N`` and builds one transform-dialect script that the
@@ -48,7 +48,7 @@ _CANONICALIZE_VECTORS = """
       transform.apply_patterns.vector.transfer_permutation_patterns
       transform.apply_patterns.canonicalization
     } : !transform.any_op
-    %loops = transform.structured.match ops{["scf.for"]} in %f : (!transform.any_op) -> !transform.any_op
+    %loops = transform.structured.match ops{["scf.for"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.apply_licm to %loops : !transform.any_op
 """
 _LOWER_VECTORS = """
@@ -171,7 +171,7 @@ class ConvertLinalgToVector(ModulePass):
         inner = [0] * len(batch)
         lines = [f"  transform.sequence %root : !transform.any_op failures(suppress) {{\n  ^bb0(%s{index}: !transform.any_op):"]
         handle = self._match(index, lines)
-        _tile(handle, lead + [mc, nc], f"c{index}", True, lines)
+        _tile(handle, lead + [mc, nc], f"c{index}", self.parallel, lines)
         _tile(f"c{index}", inner + [0, 0, kc], f"k{index}", False, lines)
         _tile(f"k{index}", inner + [mr, nr, 1], f"r{index}", False, lines)
         lines.append(f"  transform.structured.vectorize %r{index} : !transform.any_op")
