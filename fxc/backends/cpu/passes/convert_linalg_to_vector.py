@@ -150,10 +150,15 @@ class ConvertLinalgToVector(ModulePass):
             return self._plan_generic(op, index)
         return None
 
-    def _match(self, index: int, lines: list) -> str:
-        lines.append(f'  %m{index} = transform.structured.match attributes {{"{_ATTR}" = {index} : i64}} in %root'
-                     " : (!transform.any_op) -> !transform.any_op")
-        return f"m{index}"
+    @staticmethod
+    def _open(index: int) -> list:
+        """The start of op ``index``'s steps: a sequence whose failures
+        (the vectorizer declining) leave that op for the loop lowering, and
+        ``%m<index>`` matching the op."""
+        return [f"  transform.sequence %root : !transform.any_op failures(suppress) {{\n"
+                f"  ^bb0(%s{index}: !transform.any_op):",
+                f'  %m{index} = transform.structured.match attributes {{"{_ATTR}" = {index} : i64}} in %s{index}'
+                " : (!transform.any_op) -> !transform.any_op"]
 
     def _plan_contraction(self, op, index):
         shapes, bits = _static_shapes(op), _element_bits(op)
@@ -169,14 +174,13 @@ class ConvertLinalgToVector(ModulePass):
         kc = _largest_divisor(k, range(256, 0, -1))
         lead = [1] * len(batch)
         inner = [0] * len(batch)
-        lines = [f"  transform.sequence %root : !transform.any_op failures(suppress) {{\n  ^bb0(%s{index}: !transform.any_op):"]
-        handle = self._match(index, lines)
-        _tile(handle, lead + [mc, nc], f"c{index}", self.parallel, lines)
+        lines = self._open(index)
+        _tile(f"m{index}", lead + [mc, nc], f"c{index}", self.parallel, lines)
         _tile(f"c{index}", inner + [0, 0, kc], f"k{index}", False, lines)
         _tile(f"k{index}", inner + [mr, nr, 1], f"r{index}", False, lines)
         lines.append(f"  transform.structured.vectorize %r{index} : !transform.any_op")
         lines.append("  transform.yield\n  }")
-        return [line.replace("in %root", f"in %s{index}") if "match" in line else line for line in lines]
+        return lines
 
     def _plan_generic(self, op, index):
         shapes = _static_shapes(op)
@@ -186,8 +190,7 @@ class ConvertLinalgToVector(ModulePass):
         rank = maps[0].n_dims
         if rank == 0 or not all(_innermost_contiguous(mp, rank) for mp in maps):
             return None
-        bits = {v.type.element_type for v in op.operands}
-        widths = [_bit_width(t) for t in bits]
+        widths = [_bit_width(v.type.element_type) for v in op.operands]
         if None in widths:
             return None
         extent = _loop_extent(maps, shapes, rank - 1)
@@ -195,13 +198,12 @@ class ConvertLinalgToVector(ModulePass):
         vr = _largest_divisor(extent, (4 * lanes, 2 * lanes, lanes, lanes // 2, 4, 2))
         if vr < 2:
             return None
-        lines = [f"  transform.sequence %root : !transform.any_op failures(suppress) {{\n  ^bb0(%s{index}: !transform.any_op):"]
-        self._match(index, lines)
+        lines = self._open(index)
         sizes = [1] * (rank - 1) + [vr]
         _tile(f"m{index}", sizes, f"t{index}", False, lines)
         lines.append(f"  transform.structured.vectorize %t{index} : !transform.any_op")
         lines.append("  transform.yield\n  }")
-        return [line.replace("in %root", f"in %s{index}") if "match" in line else line for line in lines]
+        return lines
 
     def _interpret(self, module_op, body: str) -> None:
         script = ("module attributes {transform.with_named_sequence} {\n"
@@ -259,6 +261,8 @@ def _hoist_accumulators(loop) -> None:
         return
     body = loop.regions[0].blocks[0]
     ops = [o.operation for o in body.operations]
+    if not any(o.name in ("vector.contract", "vector.multi_reduction") for o in ops):
+        return
     reads = [o for o in ops if o.name == "vector.transfer_read"]
     writes = [o for o in ops if o.name == "vector.transfer_write"]
     if len(writes) != 1:
