@@ -60,7 +60,19 @@ func.func @row_sum(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   return
 }
 
-// Dynamic shapes and integer matmuls stay for convert-linalg-to-loops.
+// Dynamic shapes, integer matmuls and i1 buffers (a byte per element in
+// memory, a bit per lane in a vector) stay for convert-linalg-to-loops.
+// AVX512-LABEL: func.func @compare(
+// AVX512: linalg.generic
+func.func @compare(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xi1>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%a, %b : memref<64xf32>, memref<64xf32>) outs(%c : memref<64xi1>) {
+  ^bb0(%x: f32, %y: f32, %out: i1):
+    %e = arith.cmpf oeq, %x, %y : f32
+    linalg.yield %e : i1
+  }
+  return
+}
+
 // AVX512-LABEL: func.func @dynamic(
 // AVX512: linalg.matmul
 // AVX512-LABEL: func.func @int_matmul(

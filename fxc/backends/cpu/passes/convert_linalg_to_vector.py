@@ -191,7 +191,8 @@ class ConvertLinalgToVector(ModulePass):
         if rank == 0 or not all(_innermost_contiguous(mp, rank) for mp in maps):
             return None
         widths = [_bit_width(v.type.element_type) for v in op.operands]
-        if None in widths:
+        # i1 buffers hold a byte per element, an i1 vector a bit per lane.
+        if None in widths or min(widths) < 8:
             return None
         extent = _loop_extent(maps, shapes, rank - 1)
         lanes = max(self.vector_bits // max(widths), 1)
