@@ -37,6 +37,8 @@ from fxc.compiler.passes import ModulePass, register
 _ATTR = "fxc.vectorize"
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 _BODY_DIALECTS = ("arith.", "math.")
+# Their integer exponent would become a vector, which llvm.intr.powi rejects.
+_SCALAR_ONLY = ("math.fpowi", "math.ipowi")
 
 # Applied to each function once the tagged ops are vectorized: contraction
 # form and loop-invariant code out of the loops; then (after
@@ -73,7 +75,6 @@ def _static_shapes(op) -> list | None:
         t = v.type
         if not isinstance(t, ir.MemRefType):
             return None
-        t = ir.MemRefType(t)
         if not t.has_static_shape:
             return None
         shapes.append(list(t.shape))
@@ -85,7 +86,7 @@ def _element_bits(op) -> int | None:
     widths = set()
     for v in op.operands:
         et = v.type.element_type
-        if not (isinstance(et, ir.F32Type) or isinstance(et, ir.F64Type)):
+        if not isinstance(et, (ir.F32Type, ir.F64Type)):
             return None
         widths.add(32 if isinstance(et, ir.F32Type) else 64)
     return widths.pop() if len(widths) == 1 else None
@@ -191,8 +192,11 @@ class ConvertLinalgToVector(ModulePass):
         if rank == 0 or not all(_innermost_contiguous(mp, rank) for mp in maps):
             return None
         widths = [_bit_width(v.type.element_type) for v in op.operands]
-        # i1 buffers hold a byte per element, an i1 vector a bit per lane.
-        if None in widths or min(widths) < 8:
+        # i1 buffers hold a byte per element, an i1 vector a bit per lane;
+        # fxc-expand-f64-to-half expands scalar f64 -> f16/bf16 truncations only.
+        types = [v.type.element_type for v in op.operands]
+        halves = any(isinstance(t, (ir.F16Type, ir.BF16Type)) for t in types)
+        if None in widths or min(widths) < 8 or (halves and any(isinstance(t, ir.F64Type) for t in types)):
             return None
         extent = _loop_extent(maps, shapes, rank - 1)
         lanes = max(self.vector_bits // max(widths), 1)
@@ -310,7 +314,7 @@ def _bit_width(t) -> int | None:
 def _vectorizable_body(op) -> bool:
     for inner in op.regions[0].blocks[0].operations:
         name = inner.operation.name
-        if name != "linalg.yield" and not name.startswith(_BODY_DIALECTS):
+        if name != "linalg.yield" and (not name.startswith(_BODY_DIALECTS) or name in _SCALAR_ONLY):
             return False
     return True
 
