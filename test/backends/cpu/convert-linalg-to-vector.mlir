@@ -60,6 +60,19 @@ func.func @row_sum(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   return
 }
 
+// A NaN-propagating max reduction (softmax's row max) has no x86 vector
+// reduction instruction; it stays scalar.
+// AVX512-LABEL: func.func @row_max(
+// AVX512: linalg.generic
+func.func @row_max(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<8x128xf32>) outs(%b : memref<8x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
 // Dynamic shapes, integer matmuls and i1 buffers (a byte per element in
 // memory, a bit per lane in a vector) stay for convert-linalg-to-loops.
 // AVX512-LABEL: func.func @compare(

@@ -187,6 +187,8 @@ class ConvertLinalgToVector(ModulePass):
         shapes = _static_shapes(op)
         if shapes is None or not _vectorizable_body(op):
             return None
+        if "reduction" in str(op.attributes["iterator_types"]) and _has_op(op, _NAN_MIN_MAX):
+            return None
         maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
         rank = maps[0].n_dims
         if rank == 0 or not all(_innermost_contiguous(mp, rank) for mp in maps):
@@ -309,6 +311,15 @@ def _bit_width(t) -> int | None:
     if isinstance(t, ir.IntegerType):
         return ir.IntegerType(t).width
     return None
+
+
+# A vector.reduction with a NaN-propagating min/max has no x86 instruction:
+# LLVM expands it lane by lane, slower than the scalar loop.
+_NAN_MIN_MAX = ("arith.maximumf", "arith.minimumf")
+
+
+def _has_op(op, names) -> bool:
+    return any(o.operation.name in names for o in op.regions[0].blocks[0].operations)
 
 
 def _vectorizable_body(op) -> bool:
