@@ -22,7 +22,9 @@ upstream ``transform-interpreter`` applies:
   ``vector.multi_reduction`` and then ``vector.reduction``).
 
 Tile sizes always divide the dimension, so no masks are needed; an op none
-fits stays for ``convert-linalg-to-loops``.  A transform that does not apply
+fits stays for ``convert-linalg-to-loops``, as do generics on i1 buffers,
+with ``math.fpowi``/``ipowi``, truncating f64 to f16/bf16, or reducing with
+a NaN-propagating ``maximumf``/``minimumf`` (see the checks below).  A transform that does not apply
 (the vectorizer declines) is silenced per op and leaves the op as it was.
 """
 
