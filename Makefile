@@ -28,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
 	$(PY) benchmarks/bench_int8.py
+	$(PY) benchmarks/bench_cpu.py
 	$(PY) benchmarks/bench_compile.py
 	$(PY) benchmarks/bench_dynamic.py
 

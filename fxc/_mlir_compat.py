@@ -98,12 +98,22 @@ def build_pass_manager(
         pm = passmanager.PassManager("builtin.module")
         pm.enable_verifier(verify)
         for element in elements:
-            fn = python_passes.get(element)
+            name, options = _split_options(element)
+            fn = python_passes.get(name)
             if fn is None:
                 pm.add(element)
             else:
-                pm.add(_external(fn), name=element, argument=element)
+                pm.add(_external(lambda op, fn=fn, options=options: fn(op, **options)), name=name, argument=name)
     return pm
+
+
+def _split_options(element: str) -> tuple:
+    """``name{a-b=1 c=x}`` -> ``("name", {"a_b": "1", "c": "x"})``."""
+    name, brace, rest = element.partition("{")
+    if not brace or not rest.endswith("}"):
+        return element, {}
+    pairs = (item.partition("=") for item in rest[:-1].split())
+    return name, {k.replace("-", "_"): (v if eq else "true") for k, eq, v in pairs}
 
 
 _pending_errors: list = []

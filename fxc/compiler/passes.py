@@ -49,8 +49,9 @@ def register(cls: Type[ModulePass]) -> Type[ModulePass]:
 
 
 def python_passes() -> dict:
-    """``{name: callable(module_op)}`` for the pass manager adapter."""
-    return {name: (lambda op, cls=cls: cls().run(op)) for name, cls in PASSES.items()}
+    """``{name: callable(module_op, **options)}`` for the pass manager adapter
+    (``name{vector-bits=256}`` passes ``vector_bits="256"``)."""
+    return {name: (lambda op, cls=cls, **options: cls(**options).run(op)) for name, cls in PASSES.items()}
 
 
 def public_funcs(module_op: ir.Operation):

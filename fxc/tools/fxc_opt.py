@@ -43,7 +43,12 @@ def _stage_passes(names, target):
 def _register_all_passes() -> None:
     """Loads every backend, so any registered pass can be named."""
     for target in targets():
-        get_backend(target)
+        try:
+            get_backend(target)
+        except ModuleNotFoundError:
+            # A stale installed entry point (another checkout's backend):
+            # its passes cannot be named here, the others still can.
+            continue
 
 
 def process(text: str, elements, filename: str, debuginfo: bool) -> tuple:

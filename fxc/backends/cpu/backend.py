@@ -22,8 +22,29 @@ def _host_has_avx2() -> bool:
     return torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
 
 
+def _host_vector_bits() -> int:
+    if host_cpu.has("avx512f"):
+        return 512
+    if host_cpu.has("avx2", "fma"):
+        return 256
+    return 128
+
+
 def _have_openmp() -> bool:
     return openmp.runtime_library() is not None
+
+
+def _vectorize(options) -> tuple:
+    """Tiles and vectorizes linalg ops; their outer tiles (``scf.forall``)
+    run on OpenMP threads when ``options.openmp``."""
+    parallel = "true" if options.openmp else "false"
+    return (
+        f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
+        "func.func(lower-vector-multi-reduction)",
+        "convert-vector-to-scf",
+        *(("scf-forall-to-parallel",) if options.openmp else ()),
+        "canonicalize",
+    )
 
 
 class CpuBackend(Backend):
@@ -39,11 +60,16 @@ class CpuBackend(Backend):
                 micro-kernel (fxc-lower-int8-matmul); default: the host has AVX2.
             openmp: run ``scf.parallel`` loops on OpenMP threads (libiomp5 from
                 intel-openmp); default: that runtime is installed.
+            vector_bits: SIMD width that fxc-convert-linalg-to-vector tiles
+                and vectorizes float matmuls and elementwise/reduction ops for
+                (512: AVX-512, 256: AVX2); 0 keeps the scalar loops of
+                convert-linalg-to-loops; default: from the host's features.
         """
 
         opt_level: int = 3
         int8_microkernel: bool = dataclasses.field(default_factory=_host_has_avx2)
         openmp: bool = dataclasses.field(default_factory=_have_openmp)
+        vector_bits: int = dataclasses.field(default_factory=_host_vector_bits)
 
     def stages(self, options):
         return (
@@ -76,6 +102,7 @@ class CpuBackend(Backend):
                     # The clones the deallocation pipeline gives returned buffers.
                     "convert-bufferization-to-memref",
                     "fxc-convert-memref-copy-to-linalg",
+                    *(_vectorize(options) if options.vector_bits else ()),
                     "func.func(tm-tensor-to-loops)",
                     "func.func(convert-linalg-to-loops)",
                     "lower-affine",
@@ -98,7 +125,7 @@ class CpuBackend(Backend):
                     # exact to 1 ulp, which eager's GELU matches).
                     "func.func(convert-math-to-llvm)",
                     "convert-math-to-libm",
-                    "convert-vector-to-llvm",
+                    "convert-vector-to-llvm{reassociate-fp-reductions=true}",
                     "finalize-memref-to-llvm",
                     "convert-to-llvm",
                     "reconcile-unrealized-casts",

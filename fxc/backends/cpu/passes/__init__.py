@@ -5,6 +5,7 @@ Importing this package registers them (``fxc.compiler.passes.PASSES``).
 
 from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     bufferize_host_calls,
+    convert_linalg_to_vector,
     convert_memref_copy_to_linalg,
     distinct_results,
     emit_c_interface,

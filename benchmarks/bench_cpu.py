@@ -1,0 +1,136 @@
+"""fp32 CPU benchmarks: eager PyTorch vs torch.compile (Inductor) vs fxc.
+
+Times, in one process and on the same inputs:
+
+* ``gemm``      -- fp32 GEMM 512x512x512;
+* ``bmm``       -- fp32 bmm 16 x (128x64 @ 64x128);
+* ``fma_relu``  -- relu(a * b + c) on 4M f32;
+* ``softmax``   -- softmax over the last dim of 1024x1024;
+* ``layer_norm``-- LayerNorm(1024) on 1024x1024;
+* ``mlp``       -- Linear 512->1024, ReLU, 1024->1024, ReLU, 1024->10 on a
+  batch of 64 (weights frozen into the program).
+
+fxc compiles with ``freeze=True`` and its default ``Options`` (vectorized for
+the host's SIMD width); ``--baseline`` adds a column with
+``Options(vector_bits=0)``, the scalar loops of ``convert-linalg-to-loops``
+(slow: the GEMMs take a third of a second per call).  Each compiled result is
+checked against eager first (float tolerance: the vectorized code
+reassociates sums).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_cpu.py [--reps 30] [--threads 2] [--only gemm,mlp] [--baseline]
+
+Prints median microseconds per call (calls interleaved, one of each per
+round) and the ratios fxc/eager and fxc/Inductor.  A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+import fxc
+from fxc.backends.cpu.backend import CpuBackend
+from fxc.runtime import host_cpu
+
+
+class Fn(torch.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+def _mlp():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(512, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024),
+                               torch.nn.ReLU(), torch.nn.Linear(1024, 10)).eval()
+
+
+def workloads():
+    g = torch.Generator().manual_seed(0)
+
+    def r(*shape):
+        return torch.randn(*shape, generator=g)
+
+    return [
+        ("gemm", Fn(torch.matmul), (r(512, 512), r(512, 512))),
+        ("bmm", Fn(torch.bmm), (r(16, 128, 64), r(16, 64, 128))),
+        ("fma_relu", Fn(lambda a, b, c: torch.relu(a * b + c)), (r(4 << 20), r(4 << 20), r(4 << 20))),
+        ("softmax", Fn(lambda x: torch.softmax(x, -1)), (r(1024, 1024),)),
+        ("layer_norm", torch.nn.LayerNorm(1024).eval(), (r(1024, 1024),)),
+        ("mlp", _mlp(), (r(64, 512),)),
+    ]
+
+
+def measure_us(fns: dict, reps: int, warmup: int = 2) -> dict:
+    """``{name: median µs}`` of each ``fns[name]()``, calls interleaved so
+    that load from other processes slows every contender alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) * 1e6 for name, ts in times.items()}
+
+
+def _check(name, what, got, ref):
+    if not torch.allclose(got, ref, rtol=1e-4, atol=1e-4):
+        diff = (got - ref).abs().max().item()
+        sys.exit(f"{name}: {what} result differs from eager (max abs diff {diff})")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--reps", type=int, default=30, help="timed rounds per workload")
+    p.add_argument("--threads", type=int, default=2, help="torch and fxc threads")
+    p.add_argument("--only", default="", help="comma-separated substrings of workload names")
+    p.add_argument("--baseline", action="store_true", help="also time fxc with Options(vector_bits=0)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    cpu = CpuBackend.Options()
+    print(f"CPU: {host_cpu.model_name()}; fxc vector_bits={cpu.vector_bits} openmp={cpu.openmp}; "
+          f"threads={args.threads}; load average {os.getloadavg()[0]:.2f}")
+    only = [s for s in args.only.split(",") if s]
+    cols = ["eager", "inductor", "fxc"] + (["fxc_loops"] if args.baseline else [])
+    print(f"{'workload':<11}" + "".join(f"{c + ' µs':>14}" for c in cols)
+          + f"{'fxc/eager':>10}{'fxc/ind':>9}{'compile s':>10}")
+    for name, module, inputs in workloads():
+        if only and not any(s in name for s in only):
+            continue
+        with torch.no_grad():
+            ref = module(*inputs)
+            t0 = time.perf_counter()
+            compiled = fxc.compile(module, inputs, target="cpu", freeze=True)
+            t_compile = time.perf_counter() - t0
+            _check(name, "fxc", compiled(*inputs), ref)
+            inductor = torch.compile(module, backend="inductor", dynamic=False)
+            _check(name, "inductor", inductor(*inputs), ref)
+            fns = {"eager": lambda: module(*inputs), "inductor": lambda: inductor(*inputs),
+                   "fxc": lambda: compiled(*inputs)}
+            if args.baseline:
+                loops = fxc.compile(module, inputs, target="cpu", freeze=True,
+                                    options=dataclasses.replace(cpu, vector_bits=0))
+                _check(name, "fxc_loops", loops(*inputs), ref)
+                fns["fxc_loops"] = lambda: loops(*inputs)
+            t = measure_us(fns, args.reps)
+        print(f"{name:<11}" + "".join(f"{t[c]:>14,.0f}" for c in cols)
+              + f"{t['fxc'] / t['eager']:>10.2f}{t['fxc'] / t['inductor']:>9.2f}{t_compile:>10.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
