@@ -168,3 +168,18 @@ def manifest_entry(decl: ir.Operation, *, symbol: str, types: Sequence, num_inpu
         dtypes=dtypes, num_inputs=num_inputs, ranks=[t.rank for t in types],
         bases=attr_value(attrs["fxc.bases"]) if "fxc.bases" in attrs else [], location=location_of(decl.location),
     )
+
+
+def manifest_entries(module: ir.Module) -> list:
+    """The manifest entries of a module's host-call declarations while they
+    are still ``func.func`` (tensor or memref types), called by their names."""
+    entries = []
+    for op in module.body.operations:
+        op = op.operation
+        if op.name != "func.func" or "fxc.op" not in op.attributes:
+            continue
+        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+        types = [ir.ShapedType(t) for t in list(ftype.inputs) + list(ftype.results)]
+        entries.append(manifest_entry(op, symbol=ir.StringAttr(op.attributes["sym_name"]).value,
+                                      types=types, num_inputs=len(ftype.inputs)))
+    return entries

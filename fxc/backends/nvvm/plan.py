@@ -32,17 +32,7 @@ def _buffer(t: ir.Type, where) -> dict:
     return {"shape": list(mt.shape), "dtype": ELEMENT_DTYPES[str(mt.element_type)]}
 
 
-def host_call_specs(module: ir.Module) -> List[dict]:
-    specs = []
-    for op in module.body.operations:
-        op = op.operation
-        if op.name != "func.func" or "fxc.op" not in op.attributes:
-            continue
-        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
-        types = [ir.ShapedType(t) for t in list(ftype.inputs) + list(ftype.results)]
-        specs.append(host_calls.manifest_entry(op, symbol=ir.StringAttr(op.attributes["sym_name"]).value,
-                                               types=types, num_inputs=len(ftype.inputs)))
-    return specs
+host_call_specs = host_calls.manifest_entries
 
 
 def _constant(op: ir.Operation):

@@ -45,18 +45,7 @@ def _tensor_type(t: ir.Type) -> dict:
     return {"shape": list(rt.shape), "dtype": _DTYPES[str(rt.element_type)]}
 
 
-def host_call_specs(module: ir.Module) -> List[dict]:
-    """The manifest entries of the host-call declarations (tensor types)."""
-    specs = []
-    for op in module.body.operations:
-        op = op.operation
-        if op.name != "func.func" or "fxc.op" not in op.attributes:
-            continue
-        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
-        types = [ir.RankedTensorType(t) for t in list(ftype.inputs) + list(ftype.results)]
-        specs.append(host_calls.manifest_entry(op, symbol=ir.StringAttr(op.attributes["sym_name"]).value,
-                                               types=types, num_inputs=len(ftype.inputs)))
-    return specs
+host_call_specs = host_calls.manifest_entries
 
 
 def host_plan(module: ir.Module, entry: str, host_calls: List[dict]) -> dict:
