@@ -75,3 +75,13 @@ def test_fuzz_sample_matches_eager():
     bad = [r for r in results if r["outcome"] not in ("ok", "compile-error")]
     assert len(results) == FUZZ_COUNT
     assert not bad, "\n\n".join(f"[{r['outcome']}] program {r['index']}: {r['detail']}\n{r['program']}" for r in bad)
+
+
+@pytest.mark.parametrize("width", [32, 64, 768])
+def test_layer_norm_widths(width):
+    """A vectorized var_mean reduction whose written-back value is reshaped
+    must not be carried through its loop (fxc-convert-linalg-to-vector once
+    built invalid IR for LayerNorm(64))."""
+    m = torch.nn.LayerNorm(width)
+    x = torch.randn(2, 8, width)
+    torch.testing.assert_close(fxc.compile(m, (x,))(x), m(x))

@@ -285,6 +285,8 @@ def _hoist_accumulators(loop) -> None:
     if len(users) != 2:
         return
     r = match[0]
+    if r.result.type != w.operands[0].type:
+        return  # the value written back is not the one read (a reshaped reduction): the loop cannot carry it
     r.move_before(loop)
     with loop.location:
         new = scf.ForOp(loop.operands[0], loop.operands[1], loop.operands[2], [r.result], ip=ir.InsertionPoint(loop))
