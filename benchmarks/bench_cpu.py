@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
 import time
 
@@ -40,14 +39,8 @@ import fxc
 from fxc.backends.cpu.backend import CpuBackend
 from fxc.runtime import host_cpu
 
-
-class Fn(torch.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *args):
-        return self.fn(*args)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_int8 import measure_us as _interleaved  # noqa: E402  (one timing loop for the benchmarks)
 
 
 def _mlp():
@@ -63,28 +56,18 @@ def workloads():
         return torch.randn(*shape, generator=g)
 
     return [
-        ("gemm", Fn(torch.matmul), (r(512, 512), r(512, 512))),
-        ("bmm", Fn(torch.bmm), (r(16, 128, 64), r(16, 64, 128))),
-        ("fma_relu", Fn(lambda a, b, c: torch.relu(a * b + c)), (r(4 << 20), r(4 << 20), r(4 << 20))),
-        ("softmax", Fn(lambda x: torch.softmax(x, -1)), (r(1024, 1024),)),
+        ("gemm", lambda a, b: torch.matmul(a, b), (r(512, 512), r(512, 512))),
+        ("bmm", lambda a, b: torch.bmm(a, b), (r(16, 128, 64), r(16, 64, 128))),
+        ("fma_relu", lambda a, b, c: torch.relu(a * b + c), (r(4 << 20), r(4 << 20), r(4 << 20))),
+        ("softmax", lambda x: torch.softmax(x, -1), (r(1024, 1024),)),
         ("layer_norm", torch.nn.LayerNorm(1024).eval(), (r(1024, 1024),)),
         ("mlp", _mlp(), (r(64, 512),)),
     ]
 
 
-def measure_us(fns: dict, reps: int, warmup: int = 2) -> dict:
-    """``{name: median µs}`` of each ``fns[name]()``, calls interleaved so
-    that load from other processes slows every contender alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) * 1e6 for name, ts in times.items()}
+def measure_us(fns: dict, reps: int) -> dict:
+    """``{name: median µs}``, calls interleaved (``bench_int8.measure_us``)."""
+    return {name: median for name, (median, _) in _interleaved(fns, reps).items()}
 
 
 def _check(name, what, got, ref):

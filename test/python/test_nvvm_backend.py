@@ -12,15 +12,6 @@ from fxc.backends.nvvm import ptx  # noqa: E402
 pytestmark = pytest.mark.skipif(ptx.unavailable() is not None, reason=f"no triton LLVM/ptxas: {ptx.unavailable()}")
 
 
-class Fn(torch.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *args):
-        return self.fn(*args)
-
-
 def _effect(x, w):
     y = torch.relu(x @ w)
     torch.ops.aten._print("between kernels")
@@ -38,7 +29,7 @@ SUITE = {
 @pytest.mark.parametrize("name", list(SUITE))
 def test_compiles_to_cubins(name):
     fn, args = SUITE[name]
-    artifact = fxc.compile(Fn(fn), args, target="nvvm").artifact
+    artifact = fxc.compile(fn, args, target="nvvm").artifact
     plan = artifact.manifest["plan"]
     launches = [s for s in plan["steps"] if s["kind"] == "launch"]
     assert launches
@@ -56,6 +47,6 @@ def test_no_cuda_device_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     fn, args = SUITE["reduction"]
-    compiled = fxc.compile(Fn(fn), args, target="nvvm")
+    compiled = fxc.compile(fn, args, target="nvvm")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         compiled(*args)

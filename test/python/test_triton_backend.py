@@ -18,19 +18,9 @@ LARGE = os.environ.get("FXC_TRITON_LARGE") == "1"
 S = 64 if LARGE else 8
 
 
-class Fn(torch.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *args):
-        return self.fn(*args)
-
-
 def check(fn, *args, rtol=None, atol=None):
-    m = fn if isinstance(fn, torch.nn.Module) else Fn(fn)
-    compiled = fxc.compile(m, args, target="triton")
-    got, expected = compiled(*args), m(*args)
+    compiled = fxc.compile(fn, args, target="triton")
+    got, expected = compiled(*args), fn(*args)
     if rtol is None:
         assert_same(got, expected)
     else:
@@ -62,7 +52,7 @@ def test_layer_norm():
 def test_bf16_refused_by_interpreter():
     """Triton 3.9's interpreter computes bf16 wrongly: refused, not run wrong."""
     x = torch.randn(4, 8, dtype=torch.bfloat16)
-    compiled = fxc.compile(Fn(lambda a, b: a @ b), (x, x.T.contiguous()), target="triton")
+    compiled = fxc.compile(lambda a, b: a @ b, (x, x.T.contiguous()), target="triton")
     with pytest.raises(RuntimeError, match="bfloat16"):
         compiled(x, x.T.contiguous())
 
@@ -89,7 +79,7 @@ def test_mlp():
 
 def test_kernel_count_softmax():
     """softmax is one kernel (max, exp, sum and divide fused)."""
-    c = fxc.compile(Fn(lambda x: torch.softmax(x, -1)), (torch.randn(4, 8),), target="triton")
+    c = fxc.compile(lambda x: torch.softmax(x, -1), (torch.randn(4, 8),), target="triton")
     assert len(c.artifact.manifest["plan"]["steps"]) == 1
 
 
@@ -112,7 +102,7 @@ def test_effects_between_kernels(capfd):
         return z * 3
 
     x = torch.randn(4, 5)
-    compiled = fxc.compile(Fn(f), (x,), target="triton")
+    compiled = fxc.compile(f, (x,), target="triton")
     capfd.readouterr()
     LOG.clear()
     got = compiled(x)
@@ -147,7 +137,7 @@ def test_runtime_imports_without_torch_mlir():
 
 def test_unsupported_op_is_located_error():
     with pytest.raises(fxc.CompileError, match="Triton backend"):
-        fxc.compile(Fn(lambda x: torch.cumsum(x, 0)), (torch.randn(4, 4),), target="triton")
+        fxc.compile(lambda x: torch.cumsum(x, 0), (torch.randn(4, 4),), target="triton")
 
 
 def test_int8_gemm_ttir_and_ptx_sm90():
@@ -160,7 +150,7 @@ def test_int8_gemm_ttir_and_ptx_sm90():
     a = torch.randint(-128, 127, (128, 64), dtype=torch.int8)
     b = torch.randint(-128, 127, (64, 128), dtype=torch.int8)
     try:
-        c = fxc.compile(Fn(lambda a, b: out_dtype(torch.ops.aten.mm.default, torch.int32, a, b)), (a, b),
+        c = fxc.compile(lambda a, b: out_dtype(torch.ops.aten.mm.default, torch.int32, a, b), (a, b),
                         target="triton", options=TritonBackend.Options(cuda_arch=90))
     except Exception as e:  # noqa: BLE001
         pytest.skip(f"compilation to PTX is unavailable here: {e}")
