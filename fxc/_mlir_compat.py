@@ -7,9 +7,11 @@ torch-mlir wheel touches this file only.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Sequence
+import re
+from typing import Callable, Iterable, List, Optional, Sequence
 
 from torch_mlir import ir, passmanager, rewrite
+from torch_mlir.dialects import arith
 from torch_mlir.dialects import torch as torch_dialect
 
 from fxc.dialects import fxc as fxc_dialect
@@ -184,3 +186,43 @@ def ops_named(op: ir.Operation, name: str) -> List[ir.Operation]:
 
     op.walk(visit)
     return found
+
+
+def index_constant(v: int) -> ir.Value:
+    """An ``arith.constant`` of index type (at the current insertion point)."""
+    return arith.ConstantOp(ir.IndexType.get(), v).result
+
+
+def defined_inside(value: ir.Value, op: ir.Operation) -> bool:
+    """Whether ``value`` is defined inside ``op``'s regions (a block
+    argument of one of them, or the result of an op nested in it)."""
+    owner = value.owner
+    parent = owner.owner if isinstance(owner, ir.Block) else owner.parent
+    while parent is not None:
+        if parent == op:
+            return True
+        parent = parent.parent
+    return False
+
+
+class ResourceBlobs:
+    """The ``dense_resource`` blobs of a module, by name.
+
+    The bindings give no access to a blob's bytes, so they are read from the
+    module's printed resource section, once, and only if a literal is cast.
+    """
+
+    def __init__(self, module_op):
+        self._module_op = module_op
+        self._blobs = None
+
+    def get(self, name) -> Optional[bytes]:
+        if name is None:
+            return None
+        if self._blobs is None:
+            self._blobs = {}
+            text = self._module_op.get_asm(binary=False)
+            start = text.find("{-#")
+            for key, hexdata in re.findall(r'([\w.\-]+): "0x([0-9A-Fa-f]*)"', text[start:] if start >= 0 else ""):
+                self._blobs[key] = bytes.fromhex(hexdata)[4:]  # the first 4 bytes are the alignment
+        return self._blobs.get(name)

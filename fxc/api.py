@@ -14,7 +14,8 @@ import torch
 
 from fxc import _mlir_compat, config
 from fxc.compiler.abi import check_entry
-from fxc.compiler.backend import get_backend, options_dict
+from fxc.compiler import timing as _timing
+from fxc.compiler.backend import get_backend, make_options, options_dict
 from fxc.compiler.driver import run_stage
 from fxc.compiler.stage import IMPORT
 from fxc.errors import CompileError
@@ -33,11 +34,31 @@ from fxc.runtime.artifact import FORMAT, Artifact
 from fxc.runtime.program import LoadedProgram, load
 from fxc.transforms.stages import pipeline_of, stage_names
 
+config.check_torch()  # the compiler needs the torch it is built against
+
 #: The stage after which the entry's types are checked against the signature
 #: (builtin tensor types, before any backend changes the calling convention).
 ABI_STAGE = "linalg"
 
-__all__ = ["compile", "export", "load", "stages", "CompiledModule", "ExportOutput", "CompileError"]
+__all__ = ["compile", "export", "load", "stages", "timing", "CompiledModule", "ExportOutput", "CompileError"]
+
+
+def timing():
+    """Collects where the time of the compilations run inside goes.
+
+    A context manager yielding a :class:`fxc.compiler.timing.Timing`: its
+    ``report()`` lists capture (``torch.export``), import, each stage and
+    each pass within it, LLVM code generation and linking, in seconds and
+    shares of the total.  ``FXC_TIMING=1`` prints that report (to stderr)
+    after every compilation; ``fxc compile --timing`` after its own.
+
+    Example::
+
+        with fxc.timing() as t:
+            fxc.compile(model, (x,))
+        print(t.report())
+    """
+    return _timing.collect()
 
 
 def stages(target: str = "cpu") -> list:
@@ -197,7 +218,8 @@ def compile(
             the ones the compiled program accepts).
         example_kwargs: keyword example inputs.
         target: a backend target, e.g. ``"cpu"``.
-        options: the backend's ``Options`` (default: its defaults).
+        options: the backend's ``Options``, or a dict of its fields (default:
+            its defaults); an unknown field is a ``ValueError``.
         freeze: bake the parameters and buffers the program does not mutate
             into the code as constants (which lets the compiler fold and pack
             them).  A frozen program ignores later changes to the model's
@@ -225,8 +247,14 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
+    with _timing.compilation():
+        return _compile(model, example_args, example_kwargs, target=target, options=options, freeze=freeze,
+                        dynamic_shapes=dynamic_shapes, stop_after=stop_after, autocast=autocast)
+
+
+def _compile(model, example_args, example_kwargs, *, target, options, freeze, dynamic_shapes, stop_after, autocast):
     autocast = autocast_regions.check_dtype(autocast)
-    with autocast_regions.no_ambient():
+    with autocast_regions.no_ambient(), _timing.phase("capture (torch.export)"):
         if isinstance(model, torch.fx.GraphModule) and has_symbolic_shapes(model):
             # A symbolic make_fx graph is re-exported at the example inputs' shapes.
             program = capture(model, example_args or traced_size_inputs(model), example_kwargs, freeze=freeze,
@@ -256,30 +284,36 @@ def compile_program(program: Program, *, target: str = "cpu", stop_after: Option
                     options: Any = None) -> CompiledModule:
     """Compiles a captured :class:`Program` (see :func:`compile`)."""
     backend = get_backend(target)
-    options = options or backend.Options()
+    options = make_options(backend, options)
     names = stage_names(backend, options)
     if stop_after is not None and stop_after not in names:
         raise CompileError(f"unknown stage '{stop_after}'; stages are {', '.join(names)}")
     if stop_after is not None and stop_after != names[-1]:
         module = _lower(program, target, options, stop_after=stop_after)
         return CompiledModule(program, target, options, None, {stop_after: module})
-    module = import_program(program, _mlir_compat.new_context())
-    key = _cache_key(module, program, backend, options) if config.cache_dir() else None
-    artifact = cache.lookup(key) if key else None
+    with _timing.phase("import (FX importer)"):
+        module = import_program(program, _mlir_compat.new_context())
+    with _timing.phase("compile cache lookup"):
+        key = _cache_key(module, program, backend, options) if config.cache_dir() else None
+        artifact = cache.lookup(key) if key else None
     if artifact is not None:
+        _timing.note("loaded from the compile cache: no stage ran (FXC_CACHE=0 to time them)")
         return CompiledModule(program, target, options, artifact, from_cache=True)
     _run_stages(module, pipeline_of(backend, options), len(names) - 1, program.signature)
-    artifact = backend.build(module, program.signature, options)
+    with _timing.phase(f"build ({target})"):
+        artifact = backend.build(module, program.signature, options)
     artifact.manifest.update(_manifest(program))
     if key:
-        cache.store(key, artifact)
+        with _timing.phase("compile cache store"):
+            cache.store(key, artifact)
     return CompiledModule(program, target, options, artifact)
 
 
 def _lower(program: Program, target: str, options, *, stop_after: str):
     """The module after ``stop_after``, freshly imported and lowered."""
     backend = get_backend(target)
-    module = import_program(program, _mlir_compat.new_context())
+    with _timing.phase("import (FX importer)"):
+        module = import_program(program, _mlir_compat.new_context())
     stage_list = pipeline_of(backend, options)
     upto = [IMPORT.name, *[s.name for s in stage_list]].index(stop_after)
     _run_stages(module, stage_list, upto)

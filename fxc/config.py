@@ -7,6 +7,7 @@
 | ``FXC_CACHE_DIR``   | the compile cache (default ``$XDG_CACHE_HOME/fxc`` or    |
 |                     | ``~/.cache/fxc``)                                        |
 | ``FXC_CACHE``       | ``0`` turns the compile cache off                        |
+| ``FXC_TIMING``      | ``1`` prints where each compilation's time goes (stderr) |
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from packaging.version import Version
 
 #: The torch release fxc is built and tested against.
 TORCH_VERSION = Version("2.13.0")
+#: The oldest torch that loads and runs a saved artifact (the GPU machine's
+#: torch 2.11+cu130 runs GPU artifacts compiled elsewhere).
+RUNTIME_TORCH_VERSION = Version("2.11.0")
 
 
 def dump_dir() -> Optional[str]:
@@ -41,11 +45,19 @@ def cache_dir() -> Optional[Path]:
     return Path(base) / "fxc"
 
 
+def timing() -> bool:
+    """Whether every compilation reports where its time goes (``fxc.compiler.timing``)."""
+    return os.environ.get("FXC_TIMING", "0").strip().lower() in ("1", "true", "on", "yes")
+
+
 def torch_version() -> Version:
     """The installed torch's release, without local tags (``2.13.0+cpu``)."""
     return Version(Version(torch.__version__).base_version)
 
 
-def check_torch() -> None:
-    if torch_version() < TORCH_VERSION:
-        raise ImportError(f"fxc needs torch >= {TORCH_VERSION}, found {torch.__version__}")
+def check_torch(minimum: Version = TORCH_VERSION) -> None:
+    """Raises ImportError when the installed torch is older than ``minimum``
+    (the compiler's :data:`TORCH_VERSION` unless a runtime check says less)."""
+    if torch_version() < minimum:
+        what = "fxc's compiler" if minimum == TORCH_VERSION else "fxc"
+        raise ImportError(f"{what} needs torch >= {minimum}, found {torch.__version__}")

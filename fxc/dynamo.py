@@ -25,7 +25,6 @@ prefers.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import warnings
 from typing import Optional
 
@@ -34,7 +33,8 @@ from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.aot_autograd import make_boxed_func
 
 from fxc.api import compile_program
-from fxc.compiler.backend import get_backend
+from fxc.compiler import timing
+from fxc.compiler.backend import get_backend, make_options
 from fxc.errors import CompileError
 from fxc.frontend.capture import capture_graph
 
@@ -60,18 +60,16 @@ def _parse(options: Optional[dict]):
     fallback = options.pop("fallback", "eager")
     if fallback not in FALLBACKS:
         raise ValueError(f"fxc: options['fallback'] must be one of {FALLBACKS}, got {fallback!r}")
-    backend = get_backend(target)
-    fields = {f.name for f in dataclasses.fields(backend.Options)}
-    unknown = sorted(set(options) - fields)
-    if unknown:
-        raise ValueError(f"fxc: unknown option(s) {unknown}; known: target, fallback, {', '.join(sorted(fields))}")
-    return target, backend.Options(**options), fallback
+    return target, make_options(get_backend(target), options, also_known=("target", "fallback")), fallback
 
 
 def _compiler(kind: str, target: str, backend_options, fallback: str):
     def compile_graph(gm: torch.fx.GraphModule, example_inputs):
         try:
-            compiled = compile_program(capture_graph(gm), target=target, options=backend_options)
+            with timing.compilation(f"compile ({kind} graph)"):
+                with timing.phase("capture (graph metadata)"):
+                    program = capture_graph(gm)
+                compiled = compile_program(program, target=target, options=backend_options)
         except Exception as e:  # noqa: BLE001  (every failure is a CompileError or a warned fallback)
             err = e if isinstance(e, CompileError) else CompileError(f"internal error ({type(e).__name__}): {e}")
             if fallback == "error":

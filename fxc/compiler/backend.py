@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Dict, Tuple, Type
 
@@ -77,3 +78,21 @@ def get_backend(target: str) -> Backend:
 def options_dict(options) -> dict:
     """An Options instance as plain data (for the manifest and the cache key)."""
     return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+
+
+def make_options(backend: Backend, options=None, *, also_known=()):
+    """``backend``'s Options from None (its defaults), an Options instance,
+    or a mapping of field names (an unknown name is a ``ValueError`` that
+    lists the known ones, ``also_known`` included)."""
+    if options is None:
+        return backend.Options()
+    if isinstance(options, backend.Options):
+        return options
+    if not isinstance(options, Mapping):
+        raise TypeError(f"fxc: options must be a dict or {type(backend).__name__}.Options, got {type(options).__name__}")
+    fields = {f.name for f in dataclasses.fields(backend.Options)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        known = ", ".join([*also_known, *sorted(fields)])
+        raise ValueError(f"fxc: unknown option(s) {unknown}; known: {known}")
+    return backend.Options(**options)

@@ -5,7 +5,8 @@ module in place.  On failure it finds the failing pass, writes the module as
 it was before that pass (with debug info) to a file, and raises a
 CompileError at the user's source line whose notes give the ``fxc-opt``
 command that reproduces it (torch-mlir's ``run_pipeline_with_repro_report``
-is the model).
+is the model).  Each stage, and each pass while a timing is collected
+(:mod:`fxc.compiler.timing`), is a timed phase.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Sequence
 from torch_mlir import ir
 
 from fxc import _mlir_compat, config
+from fxc.compiler import timing
 from fxc.compiler.passes import python_passes
 from fxc.compiler.stage import Stage
 from fxc.errors import CompileError, from_mlir_error
@@ -37,12 +39,19 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
     """
     if not stage.passes:
         return
-    before = _mlir_compat.module_asm(module, debug_info=True)
-    try:
-        run_passes(module, stage.passes)
-    except Exception as e:  # noqa: BLE001  (a failing pass is a CompileError, never a traceback)
-        err = _as_compile_error(e)
-        raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
+    with timing.phase(f"stage {stage.name}"):
+        with timing.phase("snapshot for reproducers"):
+            before = _mlir_compat.module_asm(module, debug_info=True)
+        try:
+            if timing.active():  # one pass manager per pass, each timed
+                for element in stage.passes:
+                    with timing.phase(element):
+                        run_passes(module, [element])
+            else:
+                run_passes(module, stage.passes)
+        except Exception as e:  # noqa: BLE001  (a failing pass is a CompileError, never a traceback)
+            err = _as_compile_error(e)
+            raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
 
 
 def _as_compile_error(e: Exception) -> CompileError:

@@ -3,7 +3,8 @@
 An op fxc does not compile itself runs in the host runtime
 (``fxc/backends/cpu/host.py``): an ordered effect (``fxc.with_effects``,
 lowered by fxc-lower-effects) or a mutating custom op
-(``auto_functionalized_v2``, imported straight into this form).  Compiled
+(``auto_functionalized_v2``, imported straight into this form), or a custom
+op that mutates nothing and that torch-mlir has no op for.  Compiled
 code calls a private declaration that says what the host must do::
 
     func.func private @fxc_host_0(!torch.vtensor<[3],f32>, !torch.vtensor<[3],f32>)
@@ -16,6 +17,8 @@ code calls a private declaration that says what the host must do::
 argument of its schema, in order:
 
 * ``{tensor = i}``: the call's ``i``-th operand;
+* ``{scalar = i}``: ``.item()`` of the call's ``i``-th operand, a 0-d tensor
+  (an int/float/bool the program computes, e.g. from ``.item()``);
 * ``{value = c}``: a constant (string, integer, float, bool, list; a unit
   attribute for None);
 * ``{object = "name"}``: the program's script object (torchbind) ``name``;

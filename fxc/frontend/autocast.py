@@ -12,11 +12,13 @@ To keep the regions, before decomposing :func:`keep_regions`
 * keeps the ops autocast has a policy for (``fxc.dialects.autocast_policy``)
   out of the decomposition table (:func:`decomposition_table`), so that the
   policy pass sees ``aten.linear``, not the ``aten.addmm`` it would become --
-  except the policy ops torch-mlir cannot lower whole (:data:`DECOMPOSED`):
+  except the policy ops torch-mlir cannot lower whole (:func:`decomposed`):
   in an enabled region :func:`_decompose_in_region` applies the policy to
   them itself, as eager's autocast kernel does (casts their floating inputs,
   then runs the op with autocast off), so they become a region with
   ``enabled=False`` around the op, which decomposition then expands;
+  the fused ops of :data:`FUSED` likewise, their decomposition traced under
+  autocast (ATen's kernels call policy ops through the dispatcher);
 * records after each such op the dtype eager gives its result (a
   ``prims.convert_element_type`` to the dtype export traced under autocast):
   the body is re-traced without autocast, and the rest of the program must
@@ -29,11 +31,13 @@ function, and ``fxc-apply-autocast`` applies the policy.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.fx.traceback as fx_traceback
 import torch.utils._pytree as pytree
 from torch._guards import detect_fake_mode
 from torch.fx.experimental.proxy_tensor import make_fx
@@ -41,7 +45,7 @@ from torch._higher_order_ops.invoke_subgraph import invoke_subgraph
 
 from fxc.errors import CompileError
 from fxc.dialects.autocast_policy import Policy, op_overloads, policy_of
-from fxc.frontend.decompose import TABLE
+from fxc.frontend.decompose import TABLE, decompose_node
 
 WRAP = torch.ops.higher_order.wrap_with_autocast
 _CAST = torch.ops.prims.convert_element_type.default
@@ -73,29 +77,50 @@ def _aten(name: str):
     return getattr(torch.ops.aten, name).default
 
 
-#: The policy ops torch-mlir has no lowering for when kept whole (their
-#: decompositions are in fxc's table).  In an enabled region they are cast
-#: at capture and decomposed there (``run_decompositions`` does not expand
-#: ops in a region nested in a region), never seen whole by the policy pass.
-#: (``_native_multi_head_attention`` is not: it has no decomposition, and
-#: stays a CompileError at the user's line.)
-DECOMPOSED = frozenset(_aten(n) for n in (
-    "_addmm_activation", "addbmm", "conv_tbc",
-    "binary_cross_entropy", "nll_loss", "nll_loss2d", "smooth_l1_loss", "soft_margin_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "huber_loss", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
-    "triplet_margin_loss",
-))
+#: Policy ops the torch dialect defines but torch-mlir does not convert to
+#: linalg (whole), with a decomposition in fxc's table.  Not derivable: a
+#: definition in the dialect says nothing of a conversion, which only a
+#: compile shows (``test_autocast_lists.py`` compiles each).
+NOT_CONVERTED = ("addbmm", "binary_cross_entropy", "conv_tbc", "cosine_embedding_loss")
+
+
+@functools.lru_cache(maxsize=None)
+def decomposed() -> frozenset:
+    """The policy ops that cannot reach torch-mlir whole and that fxc's table
+    decomposes: those the torch dialect does not define (the importer would
+    make them ``torch.operator``s; read from torch-mlir's registry, with the
+    importer's naming) and :data:`NOT_CONVERTED`.  In an enabled region they
+    are cast at capture and decomposed there (``run_decompositions`` does not
+    expand ops in a region nested in a region), never seen whole by the
+    policy pass."""
+    from torch_mlir.extras.fx_importer import _get_mlir_op_name_for_schema
+
+    from fxc._mlir_compat import new_context
+
+    ctx = new_context()
+    return frozenset(op for op in op_overloads() if op in TABLE and (
+        not ctx.is_registered_operation(_get_mlir_op_name_for_schema(op._schema))
+        or op.name().removeprefix("aten::") in NOT_CONVERTED))
+
+
+#: Fused ops with no autocast policy of their own whose ATen kernels call
+#: policy ops through the dispatcher, so that eager's autocast applies to
+#: each of those (``nn.TransformerEncoderLayer``'s fast path, which
+#: ``fxc.frontend.fast_paths`` lets capture take as eager does).  In an
+#: enabled region their decomposition is traced under autocast.
+FUSED = frozenset({torch.ops.aten._transformer_encoder_layer_fwd.default})
 
 
 def decomposition_table(table: Dict) -> Dict:
     """``table`` without the ops autocast has a policy for, except those of
-    :data:`DECOMPOSED`."""
-    keep = set(op_overloads()) - DECOMPOSED
+    :func:`decomposed`."""
+    keep = set(op_overloads()) - decomposed()
     return {k: v for k, v in table.items() if k not in keep}
 
 
-def keep_regions(gm: torch.fx.GraphModule, counter=None) -> None:
-    """Rewrites ``gm``'s autocast regions (recursively) as described above."""
+def keep_regions(gm: torch.fx.GraphModule, counter=None, nested: bool = False) -> None:
+    """Rewrites ``gm``'s autocast regions (recursively) as described above;
+    ``nested``: ``gm`` is itself a region's body."""
     counter = counter if counter is not None else [0]
     policy_ops = set(op_overloads())
     for node in list(gm.graph.nodes):
@@ -104,10 +129,14 @@ def keep_regions(gm: torch.fx.GraphModule, counter=None) -> None:
         device, dtype, enabled, cache_enabled, sub, *args = node.args
         _check_state(node, device, dtype, enabled)
         body = getattr(gm, sub.target)
-        keep_regions(body, counter)
-        if enabled:
-            for op_node in [n for n in body.graph.nodes if n.op == "call_function" and n.target in DECOMPOSED]:
+        keep_regions(body, counter, nested=True)
+        if nested:
+            body = _functional(gm, sub.target, node)
+        for op_node in [n for n in body.graph.nodes if n.op == "call_function" and n.target in decomposed() | FUSED]:
+            if enabled:
                 _decompose_in_region(body, op_node, (device, dtype, cache_enabled), counter)
+            else:  # as written (decomposition does not reach a region nested in one)
+                decompose_node(body, op_node)
         _record_result_dtypes(body, policy_ops)
         node.target = invoke_subgraph
         node.args = (sub, identifier(device, dtype, enabled, cache_enabled, counter[0]), *args)
@@ -115,21 +144,53 @@ def keep_regions(gm: torch.fx.GraphModule, counter=None) -> None:
     gm.recompile()
 
 
+def _mutates(body: torch.fx.GraphModule) -> bool:
+    return any(isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable for n in body.graph.nodes)
+
+
+def _functional(gm: torch.fx.GraphModule, name: str, node: torch.fx.Node) -> torch.fx.GraphModule:
+    """The body ``gm.<name>`` of a region nested in a region, functionalized
+    (export leaves such bodies as traced and decomposition does not reach
+    them), each node keeping its stack trace.  Retraced under the region's
+    own autocast state, so that each value has the dtype eager gives it
+    (an enabled region's casts become explicit ops)."""
+    body = getattr(gm, name)
+    if not _mutates(body):
+        return body
+    if any(n.target is invoke_subgraph for n in body.graph.nodes):
+        raise CompileError("in-place ops in an autocast region that holds regions, nested in a region: "
+                           "fxc does not functionalize them", _where(node))
+    vals = [n.meta["val"] for n in body.graph.nodes if n.op == "placeholder"]
+    device, dtype, enabled, cache_enabled = node.args[:4]
+    state = torch.autocast(device, dtype, enabled=enabled, cache_enabled=False)
+    with fx_traceback.preserve_node_meta(), torch._subclasses.fake_tensor.unset_fake_temporarily(), \
+            detect_fake_mode(vals), state:
+        new = make_fx(torch.func.functionalize(torch.fx.Interpreter(body).run, remove="mutations"))(*vals)
+    if _mutates(new):  # a mutated input of the region: written back with copy_
+        raise CompileError("an in-place op on a value from outside an autocast region nested in a region: "
+                           "fxc does not functionalize it", _where(node))
+    gm.add_submodule(name, new)
+    return new
+
+
 def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, counter) -> None:
-    """Casts ``node``'s floating tensor inputs as the policy says (float64
-    excepted) and moves the op into a region with ``enabled=False``."""
+    """Moves ``node``'s decomposition into a region with ``enabled=False``:
+    a :func:`decomposed` op's floating tensor inputs cast as the policy says
+    (float64 excepted) first, a :data:`FUSED` op's decomposition traced
+    under autocast (its casts explicit in the body)."""
     device, dtype, cache_enabled = state
+    fused = node.target in FUSED
     val = node.meta.get("val")
-    if not isinstance(val, torch.Tensor):
-        return  # a multi-result op: kept whole
-    target = dtype if policy_of(str(node.target).removesuffix(".default")) is Policy.LOWER else torch.float32
+    multi = isinstance(val, (tuple, list))  # ``(output, weights)``: getitem users
     flat, spec = pytree.tree_flatten((node.args, node.kwargs))
+    target = _target_dtype(node, flat, dtype)
     inputs, positions, vals = [], [], []
     for i, a in enumerate(flat):
         if not isinstance(a, torch.fx.Node):
             continue
         a_val = a.meta.get("val")
-        if (isinstance(a_val, torch.Tensor) and a_val.dtype.is_floating_point and a_val.dtype not in (target, torch.float64)):
+        if (not fused and isinstance(a_val, torch.Tensor) and a_val.dtype.is_floating_point
+                and a_val.dtype not in (target, torch.float64)):
             with gm.graph.inserting_before(node):
                 cast = gm.graph.call_function(_CAST, (a, target))
             cast.meta.update(val=a_val.to(target), stack_trace=node.meta.get("stack_trace"))
@@ -143,11 +204,18 @@ def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, c
         for i, v in zip(positions, values):
             leaves[i] = v
         args, kwargs = pytree.tree_unflatten(leaves, spec)
-        return (node.target(*args, **kwargs),)
+        # A fused op's decomposition is called, not the op: tracing reaches
+        # a decomposition below the autocast dispatch key, the ops it calls
+        # from here go through autocast's kernels as ATen's kernel's do.
+        out = TABLE[node.target](*args, **kwargs) if fused else NotImplemented
+        out = node.target(*args, **kwargs) if out is NotImplemented else out
+        return tuple(out) if multi else (out,)
 
     # The op's decomposition; functionalized if it mutates (some do).
+    policy = torch.autocast(device, dtype, cache_enabled=False) if fused else contextlib.nullcontext()
     with torch._subclasses.fake_tensor.unset_fake_temporarily(), detect_fake_mode(vals):
-        body = make_fx(run, decomposition_table=_explicit_table())(*vals)
+        with policy:
+            body = make_fx(run, decomposition_table=_explicit_table())(*vals)
         _squeeze_prims_to_aten(body)
         if any(isinstance(n.target, torch._ops.OpOverload) and n.target._schema.is_mutable for n in body.graph.nodes):
             body = make_fx(torch.func.functionalize(body, remove="mutations"))(*vals)
@@ -160,12 +228,29 @@ def _decompose_in_region(gm: torch.fx.GraphModule, node: torch.fx.Node, state, c
     with gm.graph.inserting_before(node):
         sub = gm.graph.get_attr(name)
         call = gm.graph.call_function(invoke_subgraph, (sub, identifier(device, dtype, False, cache_enabled, counter[0]), *inputs))
-        item = gm.graph.call_function(operator.getitem, (call, 0))
+        item = call if multi else gm.graph.call_function(operator.getitem, (call, 0))
     counter[0] += 1
-    call.meta.update(val=(val,), stack_trace=node.meta.get("stack_trace"))
-    item.meta.update(node.meta)
+    call.meta.update(val=tuple(val) if multi else (val,), stack_trace=node.meta.get("stack_trace"))
+    if not multi:
+        item.meta.update(node.meta)
     node.replace_all_uses_with(item)
     gm.graph.erase_node(node)
+
+
+def _target_dtype(node: torch.fx.Node, flat, dtype: torch.dtype) -> torch.dtype:
+    """The dtype the policy casts ``node``'s floating inputs to: the region's,
+    float32, or (promote) float32 if an input is float32, else the region's
+    (float64 inputs ignored, as ATen's ``autocast::prioritize`` does)."""
+    policy = policy_of(str(node.target).removesuffix(".default"))
+    if policy is not Policy.PROMOTE:
+        return dtype if policy is Policy.LOWER else torch.float32
+    floating = {a.meta["val"].dtype for a in flat if isinstance(a, torch.fx.Node)
+                and isinstance(a.meta.get("val"), torch.Tensor) and a.meta["val"].dtype.is_floating_point}
+    floating.discard(torch.float64)
+    if floating - {torch.float32, dtype}:
+        raise CompileError(f"autocast to {dtype} cannot promote the inputs of {node.target} "
+                           f"({sorted(str(d) for d in floating)}); eager raises too", _where(node))
+    return torch.float32 if torch.float32 in floating else dtype
 
 
 def _squeeze_prims_to_aten(body: torch.fx.GraphModule) -> None:
@@ -204,10 +289,19 @@ def _check_state(node, device, dtype, enabled) -> None:
 
 
 def _where(node) -> Optional[str]:
+    """``file:line`` of ``node``'s innermost user frame; for a region export
+    recorded without a stack trace, its body's first op's."""
     from fxc.frontend.importer import _FRAME
 
     frames = _FRAME.findall(node.meta.get("stack_trace") or "")
-    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+    if frames:
+        return f"{frames[-1][0]}:{frames[-1][1]}"
+    if node.target is WRAP and node.graph.owning_module is not None:
+        body = getattr(node.graph.owning_module, node.args[4].target, None)
+        for inner in body.graph.nodes if body is not None else ():
+            if inner.op == "call_function" and _where(inner):
+                return _where(inner)
+    return None
 
 
 def _record_result_dtypes(body: torch.fx.GraphModule, policy_ops) -> None:

@@ -8,6 +8,7 @@ the ``torch`` stage: torch-dialect ops plus fxc ops, one public ``func.func``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import threading
@@ -17,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 import torch.utils._pytree as pytree
 from torch.export import ExportedProgram
-from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode, free_unbacked_symbols
 from torch.export.graph_signature import (
     ConstantArgument,
     ExportGraphSignature,
@@ -27,11 +28,12 @@ from torch.export.graph_signature import (
     OutputSpec,
     TensorArgument,
 )
+from torch.multiprocessing.reductions import StorageWeakRef
 from torch_mlir import ir
 
 from fxc.errors import CompileError
 from fxc.frontend import autocast as autocast_regions
-from fxc.frontend import sizes
+from fxc.frontend import fast_paths, sizes
 from fxc.frontend.decompose import TABLE, decompose_graph
 from fxc.frontend.symbolic import normalize_symbolic_scalars
 from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
@@ -100,7 +102,7 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
                     dynamic_shapes = {"args": tuple(dynamic_shapes.get(n) for n in names[: len(args)])}
             if autocast is not None:
                 model = autocast_regions.WholeProgram(model, autocast)
-            with _lifted_tokens():
+            with _lifted_tokens(), fast_paths.eager_checks():
                 try:
                     ep = torch.export.export(
                         model, tuple(args), kwargs or {}, strict=False, dynamic_shapes=dynamic_shapes
@@ -308,6 +310,8 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
     lifts them) and a flat tuple of outputs, effect tokens (if any) as plain
     inputs and outputs.
     """
+    if any(_is_computed_scalar(a) for a in pytree.tree_leaves(gm.graph.output_node().args[0])):
+        gm = torch.fx.GraphModule(gm, copy.deepcopy(gm.graph))  # the caller's graph may still run eagerly
     tag_tokens(gm.graph)
     inputs: List[Slot] = []
     args: List[tuple] = []
@@ -315,6 +319,9 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
     objects = {}
     result_nodes, results, result_of = [], [], {}
     out_spec = None
+    storages = {}  # the inputs' storages: an output that shares one is a view of that input
+    elements = sizes.input_elements(gm.graph)  # values read from inputs, bound at each call
+    view_symbols = set()
     for node in gm.graph.nodes:
         if node.op == "get_attr" and isinstance(getattr(gm, node.target, None), torch.ScriptObject):
             # A torchbind object (aot_export_module's ``_torchbind_obj0``).
@@ -326,6 +333,7 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                 inputs.append(Slot("token", node.name))
             elif isinstance(val, torch.Tensor):
                 args.append(("input", len(inputs)))
+                storages.setdefault(StorageWeakRef(val.untyped_storage()), len(inputs))
                 inputs.append(Slot("tensor", node.name, TensorType.of(val)))
             elif isinstance(val, torch.SymInt):  # a size Dynamo passes (dynamic=True)
                 args.append(("input", len(inputs)))
@@ -338,12 +346,19 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                 if isinstance(arg, torch.fx.Node) and arg.meta.get(TOKEN_META):
                     outputs.append(Slot("token", arg.name))
                     result_nodes.append(arg)
+                elif _is_computed_scalar(arg):
+                    # A value only the program knows (.item(), a comparison of
+                    # one): returned as a 0-d tensor, handed over as a scalar.
+                    arg = _as_tensor(gm.graph, arg)
+                    outputs.append(Slot("scalar", arg.name, TensorType.of(arg.meta["val"])))
+                    result_nodes.append(arg)
+                    results.append([arg, [("output", pos)]])
                 elif isinstance(arg, torch.fx.Node) and isinstance(arg.meta.get("val"), torch.SymInt):
                     # A size: computed from the inputs' sizes at each call.
                     outputs.append(Slot("symint", arg.name, value=dim_of(arg.meta["val"])))
                     result_nodes.append(None)
                 elif isinstance(arg, torch.fx.Node):
-                    outputs.append(Slot("tensor", arg.name, TensorType.of(arg.meta["val"])))
+                    outputs.append(_tensor_output(arg, storages, inputs, elements, view_symbols))
                     src = _alias_source(arg)
                     if src not in result_of:
                         result_of[src] = len(results)
@@ -352,7 +367,7 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
                     results[result_of[src]][1].append(("output", pos))
                 else:
                     outputs.append(Slot("constant", value=arg))
-            if result_nodes != leaves:
+            if result_nodes != leaves:  # (always, when a scalar became a tensor)
                 gm = _with_outputs(gm, [r for r in result_nodes if r is not None])
     _, in_spec = pytree.tree_flatten((tuple(range(len(inputs))), {}))
     signature = Signature(
@@ -360,7 +375,58 @@ def capture_graph(gm: torch.fx.GraphModule) -> Program:
         [Result(src.name, TensorType.of(src.meta["val"]), tuple(dests)) for src, dests in results],
         [], in_spec, out_spec,
     )
+    signature.checks, signature.values = sizes.value_checks(gm.graph, inputs, sorted(view_symbols))
     return Program(None, signature, graph=gm, objects=objects)
+
+
+def _tensor_output(node: torch.fx.Node, storages: dict, inputs: List[Slot], elements: dict,
+                   view_symbols: set) -> Slot:
+    """A ``tensor`` output, or a ``view`` of the input whose storage it shares.
+
+    Through torch.compile, aot_autograd rebuilds an output that is a view of
+    an input from that input, with the strides and storage offset of what
+    the compiled code returned: a copy (offset 0) would silently give
+    ``x[n // 2:]`` the values of ``x[:n - n // 2]``.  The view's layout may
+    use values read from inputs (``elements``; added to ``view_symbols``).
+    """
+    val = node.meta["val"]
+    ref = storages.get(StorageWeakRef(val.untyped_storage())) if isinstance(val, torch.Tensor) else None
+    if ref is None:
+        return Slot("tensor", node.name, TensorType.of(val))
+    layout = [*val.stride(), val.storage_offset()]
+    unbacked = {str(s) for d in layout if isinstance(d, torch.SymInt) for s in free_unbacked_symbols(d)}
+    view_symbols |= unbacked & elements.keys()
+    if unbacked - elements.keys():
+        frames = _FRAME.findall(node.meta.get("stack_trace") or "")
+        raise CompileError(
+            f"the program returns a view of input '{inputs[ref].name}' whose strides or storage offset "
+            f"depend on data ({', '.join(str(d) for d in layout)}); fxc cannot return it "
+            "(return a copy: .clone())", f"{frames[-1][0]}:{frames[-1][1]}" if frames else None)
+    value = (ref, [dim_of(d) for d in val.stride()], dim_of(val.storage_offset()))
+    return Slot("view", node.name, TensorType.of(val), value)
+
+
+_SCALAR_DTYPES = {torch.SymInt: torch.int64, torch.SymFloat: torch.float64, torch.SymBool: torch.bool}
+
+
+def _is_computed_scalar(arg) -> bool:
+    """An output scalar that is not a function of the inputs' sizes."""
+    val = arg.meta.get("val") if isinstance(arg, torch.fx.Node) else None
+    if isinstance(val, torch.SymInt):
+        return bool(free_unbacked_symbols(val))
+    return isinstance(val, (torch.SymFloat, torch.SymBool))
+
+
+def _as_tensor(graph: torch.fx.Graph, arg: torch.fx.Node) -> torch.fx.Node:
+    """``aten.scalar_tensor(arg)`` of the scalar's dtype, before the output."""
+    dtype = _SCALAR_DTYPES[type(arg.meta["val"])]
+    with graph.inserting_before(graph.output_node()):
+        node = graph.call_function(torch.ops.aten.scalar_tensor.default, (arg,), {"dtype": dtype})
+    node.meta["val"] = torch.empty((), dtype=dtype)
+    for key in ("stack_trace", "nn_module_stack"):
+        if key in arg.meta:
+            node.meta[key] = arg.meta[key]
+    return node
 
 
 def has_bare_effects(gm: torch.fx.GraphModule) -> bool:
@@ -441,8 +507,11 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
             raise CompileError(f"fxc cannot import this graph: {e}") from None
         return importer.module
     ep = program.exported
-    saved = ep._graph_signature
+    saved, saved_gm = ep._graph_signature, ep._graph_module
     ep._graph_signature = program.import_signature
+    # Symbolic scalar ops torch-mlir has no import for (sym_max, sym_sum, ...)
+    # rewritten as on the graph path (a copy; the user's program is untouched).
+    ep._graph_module = normalize_symbolic_scalars(saved_gm, exported=True)
     try:
         importer = FxcImporter(context=context)
         try:
@@ -454,4 +523,4 @@ def import_program(program: Program, context: ir.Context) -> ir.Module:
             raise CompileError(f"fxc cannot import this program: {e}") from None
         return importer.module
     finally:
-        ep._graph_signature = saved
+        ep._graph_signature, ep._graph_module = saved, saved_gm

@@ -32,24 +32,71 @@ def _transformer_encoder_layer_fwd(
     norm_weight_1, norm_bias_1, norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2,
     mask=None, mask_type=None,
 ):
-    """``nn.TransformerEncoderLayer``'s inference fast path (ATen's
-    ``transformer_encoder_layer_forward``), batch-first and unmasked."""
-    if mask is not None or src.dim() != 3:
+    """``nn.TransformerEncoderLayer``'s inference fast path, op for op as
+    ATen's ``transformer_encoder_layer_forward`` calls them (so that, traced
+    under autocast, each gets eager's policy): the attention is
+    ``_native_multi_head_attention``, the feed-forward two ``addmm``s, and
+    the residual adds keep the dtype of their left side (ATen adds in place)."""
+    if src.dim() != 3:
         return NotImplemented
-    F = torch.nn.functional
-    norm = lambda t, w, b: F.layer_norm(t, (embed_dim,), w, b, eps)
-    b, n, _ = src.shape
+    aten = torch.ops.aten
+    norm = lambda t, w, b: aten.layer_norm(t, (embed_dim,), w, b, eps)
     x = norm(src, norm_weight_1, norm_bias_1) if norm_first else src
-    q, k, v = F.linear(x, qkv_weight, qkv_bias).split(embed_dim, dim=-1)
-    heads = lambda t: t.reshape(b, n, num_heads, embed_dim // num_heads).transpose(1, 2)
-    attn = F.scaled_dot_product_attention(heads(q), heads(k), heads(v))
-    src = src + F.linear(attn.transpose(1, 2).reshape(b, n, embed_dim), proj_weight, proj_bias)
+    x = aten._native_multi_head_attention(x, x, x, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight,
+                                          proj_bias, mask, False, True, mask_type)[0]
+    x = (x + src).to(x.dtype)
     if not norm_first:
-        src = norm(src, norm_weight_1, norm_bias_1)
-    x = norm(src, norm_weight_2, norm_bias_2) if norm_first else src
-    hidden = F.linear(x, ffn_weight_1, ffn_bias_1)
-    out = src + F.linear(F.gelu(hidden) if use_gelu else F.relu(hidden), ffn_weight_2, ffn_bias_2)
-    return out if norm_first else norm(out, norm_weight_2, norm_bias_2)
+        x = norm(x, norm_weight_1, norm_bias_1)
+    residual = x
+    if norm_first:
+        x = norm(x, norm_weight_2, norm_bias_2)
+    gemm = aten.linear  # ATen's kernel calls addmm on 2-D views: the same numbers
+    hidden = gemm(x, ffn_weight_1, ffn_bias_1)
+    x = gemm(aten.gelu(hidden) if use_gelu else aten.relu(hidden), ffn_weight_2, ffn_bias_2)
+    x = (x + residual).to(x.dtype)
+    return x if norm_first else norm(x, norm_weight_2, norm_bias_2)
+
+
+def _native_multi_head_attention(
+    query, key, value, embed_dim, num_head, qkv_weight, qkv_bias, proj_weight, proj_bias,
+    mask=None, need_weights=True, average_attn_weights=True, mask_type=None,
+):
+    """``nn.MultiheadAttention``'s inference fast path (ATen's
+    ``native_multi_head_attention_cpu``): ``(output, weights)``.
+
+    Queries, keys and values are projected by the thirds of ``qkv_weight``
+    (the ATen kernel projects ``query`` once when all three are one tensor:
+    the same numbers), biased, the queries scaled by ``1/sqrt(head_dim)``.
+    ``mask`` is boolean, True where a score is dropped (a float mask is read
+    as ``mask != 0``, as the kernel reads it); ``mask_type`` 0 is an
+    ``[L, S]`` attention mask, 1 a ``[B, S]`` key padding mask, 2 or None a
+    mask broadcast to ``[B, heads, L, S]``.  A row masked whole gives NaN,
+    as the kernel's softmax does.  The weights are ``[B, heads, L, S]``,
+    averaged over the heads with ``average_attn_weights``; without
+    ``need_weights`` the second result is empty (``None`` in eager)."""
+    F = torch.nn.functional
+    head_dim = embed_dim // num_head
+    heads = lambda t: t.reshape(t.size(0), t.size(1), num_head, head_dim).transpose(1, 2)
+    if query is key and key is value:  # self-attention: one projection, as ATen does
+        q, k, v = F.linear(query, qkv_weight, qkv_bias).chunk(3, -1)
+    else:
+        (wq, wk, wv), (bq, bk, bv) = qkv_weight.chunk(3), qkv_bias.chunk(3)
+        q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+    q, k, v = heads(q * (1.0 / head_dim ** 0.5)), heads(k), heads(v)
+    scores = torch.matmul(q, k.transpose(-2, -1))
+    if mask is not None:
+        mask = mask if mask.dtype == torch.bool else mask != 0
+        if mask_type == 0:
+            mask = mask.reshape(1, 1, mask.size(-2), mask.size(-1))
+        elif mask_type == 1:
+            mask = mask.reshape(mask.size(0), 1, 1, mask.size(-1))
+        scores = scores.masked_fill(mask, float("-inf"))
+    weights = scores.softmax(-1)
+    context = torch.matmul(weights, v).transpose(1, 2).reshape(query.size(0), query.size(1), embed_dim)
+    out = F.linear(context, proj_weight, proj_bias)
+    if not need_weights:
+        return out, query.new_empty((0,))
+    return out, (weights.sum(1) / num_head if average_attn_weights else weights)
 
 
 def _sdpa_flash_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *, attn_mask=None, scale=None):
@@ -116,6 +163,44 @@ def _conv_tbc(self, weight, bias, pad=0):
     return out.permute(2, 0, 1)
 
 
+def _sort_stable(self, *, stable=None, dim=-1, descending=False):
+    """``aten.sort.stable`` as ``aten.sort``: torch-mlir lowers only the
+    latter, to ``tm_tensor.sort``, whose loop swaps strictly out-of-order
+    elements only, so equal elements keep their order (stable either way)."""
+    return torch.ops.aten.sort.default(self, dim, descending)
+
+
+def _index_bool_mask(self, indices):
+    """``x[mask]`` (``aten.index.Tensor`` with a bool index) as ``x[idx]`` with
+    ``idx = mask.flatten().nonzero()`` on ``x`` with the mask's dimensions
+    flattened: torch-mlir lowers a bool index to invalid IR (and no index by
+    several tensors of data-dependent size), and nonzero's data-dependent
+    size is compiled."""
+    if not any(i is not None and i.dtype == torch.bool for i in indices):
+        return NotImplemented
+    expanded, dim = [], 0
+    for i in indices:
+        if i is not None and i.dtype == torch.bool:
+            if i.dim() != 1:
+                self = self.flatten(dim, dim + i.dim() - 1)
+                i = i.flatten()
+            i = torch.ops.aten.nonzero.default(i).squeeze(1)
+        expanded.append(i)
+        dim += 1
+    return torch.ops.aten.index.Tensor(self, expanded)
+
+
+def _split_with_sizes(self, split_sizes, dim=0):
+    """``aten.split_with_sizes`` with data-dependent sizes as slices: torch-mlir
+    decomposes it only for constant sizes (and leaves the rest unlowered)."""
+    if all(isinstance(s, int) for s in split_sizes):
+        return NotImplemented
+    parts, start = [], 0
+    for size in split_sizes:
+        parts.append(torch.ops.aten.slice.Tensor(self, dim, start, start + size))
+        start = start + size
+    return parts
+
 
 #: What fxc decomposes with: torch-mlir's table, plus (for graphs torch.compile
 #: hands over under ``no_grad``) the fused inference fast paths of torch.nn
@@ -123,13 +208,17 @@ def _conv_tbc(self, weight, bias, pad=0):
 TABLE: Dict = {
     **get_decomposition_table(),
     torch.ops.aten._transformer_encoder_layer_fwd.default: _transformer_encoder_layer_fwd,
+    torch.ops.aten._native_multi_head_attention.default: _native_multi_head_attention,
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default: _sdpa_flash_for_cpu,
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward.default: _sdpa_flash_for_cpu_backward,
-    # Ops autocast keeps whole (fxc.frontend.autocast.DECOMPOSED) that
+    # Ops autocast keeps whole (fxc.frontend.autocast.decomposed()) that
     # torch-mlir's table leaves to torch-mlir, which lowers none of them.
     torch.ops.aten._addmm_activation.default: _decomp_table[torch.ops.aten._addmm_activation.default],
     torch.ops.aten.addbmm.default: _addbmm,
     torch.ops.aten.conv_tbc.default: _conv_tbc,
+    torch.ops.aten.sort.stable: _sort_stable,
+    torch.ops.aten.index.Tensor: _index_bool_mask,
+    torch.ops.aten.split_with_sizes.default: _split_with_sizes,
 }
 
 _KEPT_META = ("stack_trace", "nn_module_stack", "source_fn_stack")
@@ -145,7 +234,7 @@ def decompose_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     new = torch.fx.GraphModule(gm, graph)
     for node in list(new.graph.nodes):
         if _decomposable(node):
-            _decompose_node(new, node)
+            decompose_node(new, node)
     new.graph.eliminate_dead_code()
     new.recompile()
     return new
@@ -155,7 +244,8 @@ def _decomposable(node: torch.fx.Node) -> bool:
     return node.op == "call_function" and node.target in TABLE and "val" in node.meta
 
 
-def _decompose_node(gm: torch.fx.GraphModule, node: torch.fx.Node) -> None:
+def decompose_node(gm: torch.fx.GraphModule, node: torch.fx.Node) -> None:
+    """Replaces ``node`` in ``gm`` by its decomposition (:data:`TABLE`)."""
     flat, spec = torch.utils._pytree.tree_flatten((node.args, node.kwargs))
     positions = [i for i, a in enumerate(flat) if isinstance(a, torch.fx.Node)]
     vals = [flat[i].meta["val"] for i in positions]

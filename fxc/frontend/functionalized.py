@@ -31,6 +31,12 @@ from torch._higher_order_ops.auto_functionalize import (
 #: node.meta key naming the script object an FX node stands for (the
 #: importer's OBJECT_META).
 OBJECT_META = "fxc_object"
+#: node.meta key marking a 0-d tensor that stands for a scalar argument
+#: (``fxc.frontend.symbolic`` makes them for custom ops' SymInt arguments).
+SCALAR_META = "fxc_scalar_arg"
+#: node.meta key of a custom op node: the 0-d int64 tensor nodes holding its
+#: results' dynamic dimensions, in order (``fxc.frontend.symbolic``).
+RESULT_SIZES_META = "fxc_result_sizes"
 
 
 class Unsupported(Exception):
@@ -56,6 +62,8 @@ class HostCallSpec:
     operands: List[torch.fx.Node]
     bases: List[int]
     node_vals: List[Any]
+    #: how many trailing operands size the results' dynamic dimensions
+    result_sizes: int = 0
 
 
 def _view_entry(info, op_name: str, arg: str):
@@ -83,11 +91,17 @@ def _arg_entry(value, operands: list, op_name: str, arg: str):
     if isinstance(value, torch.fx.Node):
         if OBJECT_META in value.meta:
             return {"object": value.meta[OBJECT_META]}
+        if value.meta.get(SCALAR_META):  # a scalar the program computes, as a 0-d tensor
+            operands.append(value)
+            return {"scalar": len(operands) - 1}
         if isinstance(value.meta.get("val"), torch.Tensor):
             operands.append(value)
             return {"tensor": len(operands) - 1}
     elif _is_constant(value):
         return {"value": list(value) if isinstance(value, tuple) else value}
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, torch.fx.Node) and v.meta.get(SCALAR_META)
+                                                  for v in value):
+        return [_arg_entry(v, operands, op_name, arg) for v in value]
     raise Unsupported(f"{op_name}: fxc's host runtime cannot pass argument '{arg}' ({value!r})")
 
 
@@ -137,6 +151,30 @@ def host_call_v1(node: torch.fx.Node) -> HostCallSpec:
     return _host_call(node, op, op_name, kwargs, views, bases)
 
 
+def host_call_plain(node: torch.fx.Node) -> HostCallSpec:
+    """The host call that runs a custom op that mutates nothing and that
+    torch-mlir has no op for (``torch.library.custom_op``): opaque code, run
+    by PyTorch as it is."""
+    op = node.target
+    ns, name = op._schema.name.split("::")
+    op_name = f"{ns}.{name}.{op._overloadname}"
+    params = op._schema.arguments
+    kwargs = dict(node.kwargs)
+    for param, value in zip(params, node.args):
+        kwargs[param.name] = value
+    call = _host_call(node, op, op_name, kwargs, {}, [])
+    sizes = node.meta.get(RESULT_SIZES_META)
+    if sizes is not None:
+        call.operands.extend(sizes)
+        call.result_sizes = len(sizes)
+        return call
+    for v in call.node_vals:
+        if v is not None and not all(isinstance(d, int) for d in v.shape):
+            raise Unsupported(f"{op_name}: fxc's host runtime cannot allocate a result of size {list(v.shape)} "
+                              "(a size fxc cannot compute from the program's values)")
+    return call
+
+
 def _host_call(node, op, op_name: str, kwargs: dict, views: dict, all_bases: list) -> HostCallSpec:
     operands: List[torch.fx.Node] = []
     args = []
@@ -155,7 +193,8 @@ def _host_call(node, op, op_name: str, kwargs: dict, views: dict, all_bases: lis
             raise Unsupported(f"{op_name}: mutated base {i} ({base!r}) is not a tensor")
         operands.append(base)
         bases.append(len(operands) - 1)
-    node_vals = list(node.meta["val"])
+    val = node.meta["val"]
+    node_vals = list(val) if isinstance(val, (list, tuple)) else [val]
     for v in node_vals:
         if v is not None and not isinstance(v, torch.Tensor):
             raise Unsupported(f"{op_name}: fxc's host runtime returns tensors only, not {v!r}")

@@ -246,9 +246,12 @@ class FxcGraphNodeImporter(GraphNodeImporter):
             args = [host_calls.args_entry(a) for a in call.args]
             decl = host_calls.declare(self.fx_importer.module.body, name, call.op_name, args,
                                       types, result_types, bases=call.bases)
+            if call.result_sizes:
+                decl.attributes["fxc.result_sizes"] = host_calls.to_attr(call.result_sizes)
             table.insert(decl)
             results = func_dialect.CallOp(result_types, ir.FlatSymbolRefAttr.get(name), operands).results
-        self._multi_result_nodes.add(node)
+        if isinstance(node.meta["val"], (list, tuple)):
+            self._multi_result_nodes.add(node)
         it = iter(results)
         for i, v in enumerate(call.node_vals):
             self.bind_node_value(node, None if v is None else next(it), i)
@@ -314,7 +317,25 @@ class FxcGraphNodeImporter(GraphNodeImporter):
                 fxc_d.sink_tokens([self.resolve_node_value(t) for t in tokens], loc=loc)
             self.bind_node_value(node, None)
             return
+        if is_opaque_custom_op(target, self._c):
+            try:
+                call = functionalized.host_call_plain(node)
+            except functionalized.Unsupported as e:
+                raise self._error(loc, str(e)) from None
+            self._import_host_call(loc, node, call)
+            return
         super()._import_torch_op_overload(loc, node, concrete_target)
+
+
+def is_opaque_custom_op(target, context: ir.Context) -> bool:
+    """A custom op (not ATen's, nor prims') that mutates nothing and that
+    torch-mlir has no op for: fxc calls it in the host runtime."""
+    if not isinstance(target, torch._ops.OpOverload) or torch._library.utils.is_builtin(target):
+        return False
+    if any(a.alias_info is not None and a.alias_info.is_write for a in target._schema.arguments):
+        return False
+    ns, name = target._schema.name.split("::")
+    return not context.is_registered_operation(f"torch.{ns}.{name}")
 
 
 class FxcImporter(FxImporter):

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import List
+from typing import List, Tuple
 
 import torch
 import torch.utils._pytree as pytree
 from torch.export import ExportedProgram
+from torch.utils._sympy.printers import PythonPrinter
 
 from fxc.errors import CompileError
 from fxc.runtime.signature import Signature
@@ -96,3 +97,61 @@ def _finite(bound) -> bool:
 def _source_name(source) -> str:
     name = source.name
     return name() if callable(name) else name
+
+
+def input_elements(graph: torch.fx.Graph) -> dict:
+    """``{unbacked symbol: (input index, flat element)}`` for the values the
+    program reads from its inputs (``x.item()``, ``x.tolist()``)."""
+    placeholders = {n.name: i for i, n in enumerate(n for n in graph.nodes if n.op == "placeholder")}
+    elements = {}
+    for node in graph.nodes:
+        if node.target is torch.ops.aten._local_scalar_dense.default:
+            val, where = node.meta.get("val"), _element_of(node.args[0], placeholders)
+            if isinstance(val, torch.SymInt) and val.node.expr.is_Symbol and where is not None:
+                elements[str(val.node.expr)] = where
+    return elements
+
+
+def value_checks(graph: torch.fx.Graph, inputs: list, used_elsewhere=()) -> Tuple[List[tuple], List[tuple]]:
+    """The program's checks on values read from its inputs (``torch._check(x.item()
+    <= 10)``, ``_check_is_size``), run before its code: ``(checks, values)``
+    for the signature (``values`` binds each such symbol, and those in
+    ``used_elsewhere``, to its element of an input).  A check on anything
+    else stays in the code only."""
+    bound = {d for slot in inputs for d in ((slot.type.shape if slot.type else ()) or ())
+             if isinstance(d, str) and d.isidentifier()}
+    bound |= {slot.value for slot in inputs if slot.kind == "symint" and isinstance(slot.value, str)}
+    elements = input_elements(graph)
+    checks, used = [], {name: (name, *elements[name]) for name in used_elsewhere}
+    for node in graph.nodes:
+        if node.target is not torch.ops.aten._assert_scalar.default or not isinstance(node.args[0], torch.fx.Node):
+            continue
+        cond = node.args[0].meta.get("val")
+        if not isinstance(cond, torch.SymBool):
+            continue
+        names = {str(s) for s in cond.node.expr.free_symbols}
+        if not names or not all(n in bound or n in elements for n in names):
+            continue
+        expr = PythonPrinter().doprint(cond.node.expr)
+        text = expr
+        for name in sorted(names & elements.keys(), key=len, reverse=True):
+            i, j = elements[name]
+            used[name] = (name, i, j)
+            text = re.sub(rf"\b{name}\b", f"{inputs[i].name}[{j}]" if inputs[i].type.shape else inputs[i].name, text)
+        checks.append((expr, text))
+    return checks, list(used.values())
+
+
+def _element_of(node, placeholders: dict):
+    """``(input index, flat element)`` when ``node`` is an input or
+    ``input.select(0, j)`` of a 1-d input, else None."""
+    if not isinstance(node, torch.fx.Node):
+        return None
+    if node.op == "placeholder" and node.name in placeholders:
+        return placeholders[node.name], 0
+    if node.target is torch.ops.aten.select.int and node.args[0].op == "placeholder" and node.args[1] == 0:
+        base, j = node.args[0], node.args[2]
+        size = base.meta["val"].shape
+        if len(size) == 1 and isinstance(j, int) and isinstance(size[0], int) and -size[0] <= j < size[0]:
+            return placeholders[base.name], j % size[0]
+    return None

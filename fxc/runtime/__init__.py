@@ -10,6 +10,8 @@ alone.  The modules, from the bottom:
 | ``artifact``  | bytes + manifest, saved as one file                             |
 | ``cache``     | the on-disk compile cache of artifacts                          |
 | ``program``   | a loaded program bound to live state: checks, calls, write-back |
+| ``gpu_plan``  | the GPU host plan (Triton and NVVM): format, buffer reuse, executor |
+| ``cuda``      | cubins through the CUDA driver API: the one loader and launcher |
 
 Each backend supplies an executable for its artifacts (``RUNTIMES``; more
 through the ``fxc.runtimes`` entry-point group).

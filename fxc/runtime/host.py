@@ -82,6 +82,8 @@ class _Arg:
                 raise CompileError(f"{call.op_name} takes the script object '{name}', which the program does not hold",
                                    call.location)
             self.value = objects[name]
+        elif self.kind == "scalar":
+            self.index = entry["scalar"]
         elif self.kind in ("tensor", "base"):
             self.index = entry[self.kind]
             self.size, self.stride = entry.get("size"), entry.get("stride")
@@ -96,6 +98,8 @@ class _Arg:
             return self.value
         if self.kind == "tensor":
             return tensors[self.index]
+        if self.kind == "scalar":
+            return tensors[self.index].item()
         base = bases[self.index]
         if self.size is not None:
             return torch.as_strided(base, self.size, self.stride, self.offset)

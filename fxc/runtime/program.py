@@ -169,11 +169,14 @@ class LoadedProgram:
         sig = self.signature
         # Integer outputs (sizes) are computed from the inputs' sizes.
         self._size_outputs = [(i, s.value) for i, s in enumerate(sig.outputs) if s.kind == "symint"]
-        if self._size_outputs:
+        self._view_outputs = [(i, s.value) for i, s in enumerate(sig.outputs) if s.kind == "view"]
+        if self._size_outputs or self._view_outputs:
             sized = [i for i, s in enumerate(sig.inputs) if s.kind in ("tensor", "symint")]
             self._size_inputs = sized
             self._sizes = ShapeGuards([(sig.inputs[i].name, tuple(sig.inputs[i].type.shape) if sig.inputs[i].type
-                                        else sig.inputs[i].value) for i in sized], sig.symbols)
+                                        else sig.inputs[i].value) for i in sized], sig.symbols,
+                                      values=[(sym, sized.index(i), j) for sym, i, j in sig.values])
+        self._scalar_outputs = [i for i, s in enumerate(sig.outputs) if s.kind == "scalar"]
         self._plain = sig.is_plain
         n_out = len(sig.outputs)
         if sig.out_spec == _spec_of(0):
@@ -223,7 +226,8 @@ class LoadedProgram:
         args = [flat[ref] if kind == "input" else self._state.get(ref) for kind, ref in sig.args]
         results = self._exe(*args)
         outs: List[Any] = [torch.empty(0) if s.kind == "token" else s.value for s in sig.outputs]
-        if self._size_outputs:
+        env = None
+        if self._size_outputs or self._view_outputs:
             env = self._sizes.bind([flat[i] for i in self._size_inputs])
             for i, expr in self._size_outputs:
                 outs[i] = ShapeGuards.shape((expr,), env)[0]
@@ -236,6 +240,14 @@ class LoadedProgram:
                         flat[ref].copy_(value)  # a user input the program mutates
                     else:
                         self._state.get(ref).copy_(value)  # a parameter or buffer it mutates
+        for i in self._scalar_outputs:
+            outs[i] = outs[i].item()
+        for i, (ref, strides, offset) in self._view_outputs:
+            # The program returns the values; the caller gets the view itself
+            # (aot_autograd rebuilds such an output from the input with the
+            # returned tensor's strides and storage offset).
+            strides, (offset,) = ShapeGuards.shape(tuple(strides), env), ShapeGuards.shape((offset,), env)
+            outs[i] = flat[ref].as_strided(outs[i].shape, strides, offset)
         return outs
 
 

@@ -16,11 +16,14 @@ and raises a ``ValueError`` naming the input, the dimension, the symbol
 
 Checks the program itself makes on sizes (``torch._check(x.size(0) % 2 == 0)``,
 export's guards) are kept as boolean expressions over the symbols; a call
-that fails one raises ``RuntimeError`` naming it, before any code runs.
+that fails one raises ``RuntimeError`` naming it, before any code runs.  So
+are checks on values read from inputs (``torch._check(x.item() <= 10)``):
+such a symbol is bound to its element of the input first.
 
 Expressions are parsed once, and only arithmetic and comparisons on names
 and integers are accepted (``+ - * // %``, unary minus, ``== != < <= > >=``,
-``and``/``or``/``not``, ``max``/``min``/``abs``), so an artifact's manifest
+``and``/``or``/``not``, ``max``/``min``/``abs``, and ``pow2``, the least power
+of two at least its argument, for launch block sizes), so an artifact's manifest
 cannot smuggle code into ``eval``.
 """
 
@@ -32,7 +35,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 _LOGIC = (ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.BoolOp, ast.And, ast.Or, ast.Not)
-_FUNCS = {"max": max, "min": min, "abs": abs}
+_FUNCS = {"max": max, "min": min, "abs": abs, "pow2": lambda n: 1 << max(0, (int(n) - 1).bit_length())}
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,8 +79,9 @@ class ShapeGuards:
     """
 
     def __init__(self, args: Sequence[Tuple[str, object]], symbols: Dict[str, tuple],
-                 checks: Sequence[Tuple[str, str]] = ()):
+                 checks: Sequence[Tuple[str, str]] = (), values: Sequence[Tuple[str, int, int]] = ()):
         self.symbols = symbols
+        self._values = list(values)  # (symbol, argument, flat element index)
         self._program_checks = [(compile_expr(expr)[0], text) for expr, text in checks]
         self._binds: List[Tuple[int, Optional[int], str]] = []  # (arg, dim or None, symbol)
         self._checks: List[Tuple[int, Optional[int], str]] = []
@@ -117,9 +121,11 @@ class ShapeGuards:
                 syms = ", ".join(f"{self._describe(s)} = {env[s]}" for s in compile_expr(expr)[1])
                 raise ValueError(f"input '{self._names[i]}': {_where(d)}is {got}, but the program was compiled "
                                  f"for {expr} = {want} (where {syms})")
+        for sym, i, j in self._values:
+            env[sym] = values[i].reshape(-1)[j].item()
         for check, text in self._program_checks:
             if not check(env):
-                raise RuntimeError(f"Runtime check failed: {text} (a size check of the program: torch._check "
+                raise RuntimeError(f"Runtime check failed: {text} (a check of the program: torch._check "
                                    f"or a guard torch.export recorded)")
         return env
 

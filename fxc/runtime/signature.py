@@ -81,10 +81,16 @@ def dim_of(d) -> Dim:
 @dataclasses.dataclass(frozen=True)
 class Slot:
     """One flat user input or output: a ``tensor``, an effect ``token``, a
-    ``constant``, or a ``symint`` (an integer size; ``value`` is its
-    expression over the size symbols)."""
+    ``constant``, a ``symint`` (an integer size; ``value`` is its
+    expression over the size symbols), or a ``scalar`` output (a Python
+    ``int``/``float``/``bool`` the program computes, e.g. ``.item()``: the
+    program returns it as a 0-d tensor of ``type``, the caller gets
+    ``.item()`` of it), or a ``view`` output: a view of an input in the
+    program, which the caller gets as that view (``value`` is ``(input
+    index, strides, storage offset)``, expressions over the size symbols;
+    the program returns its values, which give the view's sizes)."""
 
-    kind: str  # "tensor" | "token" | "constant" | "symint"
+    kind: str  # "tensor" | "token" | "constant" | "symint" | "scalar" | "view"
     name: str = ""
     type: Optional[TensorType] = None
     value: Any = None
@@ -93,14 +99,14 @@ class Slot:
         d: Dict[str, Any] = {"kind": self.kind, "name": self.name}
         if self.type is not None:
             d["type"] = self.type.to_json()
-        if self.kind in ("constant", "symint"):
+        if self.kind in ("constant", "symint", "view"):
             d["value"] = _constant_json(self.value)
         return d
 
     @staticmethod
     def from_json(d: dict) -> "Slot":
         t = TensorType.from_json(d["type"]) if "type" in d else None
-        value = _constant_value(d["value"]) if d["kind"] in ("constant", "symint") else None
+        value = _constant_value(d["value"]) if d["kind"] in ("constant", "symint", "view") else None
         return Slot(d["kind"], d.get("name", ""), t, value)
 
 
@@ -151,6 +157,11 @@ class Signature:
     entry: str = "main"
     #: Size checks of the program: ``(expression over symbols, as the user reads it)``.
     checks: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: Symbols that are elements of inputs (``x.item()``, ``x.tolist()``):
+    #: ``(symbol, input index, element index in the flattened input)``; bound
+    #: at each call before the checks, so that the program's checks on them
+    #: run before any code.
+    values: List[Tuple[str, int, int]] = dataclasses.field(default_factory=list)
 
     def arg_types(self) -> List[Optional[TensorType]]:
         """The TensorType of each argument of the compiled function (None for
@@ -185,6 +196,7 @@ class Signature:
             "out_spec": pytree.treespec_dumps(self.out_spec) if self.out_spec is not None else None,
             "symbols": {k: list(v) for k, v in self.symbols.items()},
             "checks": [list(c) for c in self.checks],
+            "values": [list(v) for v in self.values],
         }
 
     @staticmethod
@@ -200,6 +212,7 @@ class Signature:
             symbols={k: tuple(v) for k, v in d.get("symbols", {}).items()},
             entry=d.get("entry", "main"),
             checks=[tuple(c) for c in d.get("checks", [])],
+            values=[tuple(v) for v in d.get("values", [])],
         )
 
 

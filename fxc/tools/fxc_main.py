@@ -1,7 +1,7 @@
 """``fxc``: export, compile and run PyTorch programs from the command line.
 
     fxc export  [MODEL] [-o out.mlir]
-    fxc compile [MODEL] [--target cpu] [--freeze] [--autocast bf16] [--emit STAGE] [-o PATH]
+    fxc compile [MODEL] [--target cpu] [--freeze] [--autocast bf16] [--emit STAGE] [-o PATH] [--timing]
     fxc run     [MODEL] [--target cpu] [--freeze] [--autocast bf16] [--artifact PATH]
     fxc stages  [--target cpu]
 
@@ -13,6 +13,7 @@ MODEL the bundled example is used.  Compile errors print as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import sys
 from pathlib import Path
@@ -45,8 +46,11 @@ def cmd_compile(ns) -> int:
     import fxc
 
     name, model, args, kwargs, dynamic = load_model(ns.model)
-    compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze,
-                           dynamic_shapes=dynamic, autocast=ns.autocast)
+    with fxc.timing() if ns.timing else contextlib.nullcontext() as t:
+        compiled = fxc.compile(model, args, kwargs, target=ns.target, stop_after=ns.emit, freeze=ns.freeze,
+                               dynamic_shapes=dynamic, autocast=ns.autocast)
+    if t is not None:
+        print(t.report(), file=sys.stderr)
     if ns.emit:
         # Constants in full where the text goes to a file (fxc-opt reads it back).
         _write(compiled.ir(ns.emit, elide=ns.output in (None, "-")), ns.output)
@@ -135,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--autocast", metavar="DTYPE", type=_autocast_dtype, default=None,
                    help="compile as if the forward ran inside torch.autocast('cpu', DTYPE): bf16 or fp16")
     c.add_argument("--emit", metavar="STAGE", help="stop after STAGE and write its IR")
+    c.add_argument("--timing", action="store_true",
+                   help="print where compile time goes (capture, import, stages and passes, LLVM, link) to stderr")
     c.add_argument("-o", "--output", help="the artifact file (default NAME.fxc), or the file for --emit "
                                           "(default stdout)")
     c.set_defaults(fn=cmd_compile)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch_mlir import ir
 
+from fxc._mlir_compat import ResourceBlobs
 from fxc.compiler.passes import ModulePass, funcs_with_body, register
 from fxc.dialects.torch_types import SCALAR_TYPE_INDEX, TorchBuilder, dtype_asm, torch_dtype, vtensor_parts, vtensor_type
 from fxc.dialects.autocast_policy import Policy, policy_of
@@ -79,7 +80,7 @@ class ApplyAutocast(ModulePass):
     summary = "Apply PyTorch's autocast policy inside fxc.autocast_enter/exit regions, then drop the markers"
 
     def run(self, module_op):
-        self._resources = _Resources(module_op)
+        self._resources = ResourceBlobs(module_op)
         for func in funcs_with_body(module_op):
             for block in func.regions[0].blocks:
                 self._block(block)
@@ -241,26 +242,3 @@ def _literal_tensor(attr: ir.Attribute, dtype: torch.dtype, resources) -> Option
         shaped = ir.ShapedType(attr.type)
         return torch.from_numpy(np.array(attr)).to(dtype).reshape(shaped.shape)
     return None
-
-
-class _Resources:
-    """The ``dense_resource`` blobs of a module, by name.
-
-    The bindings give no access to a blob's bytes, so they are read from the
-    module's printed resource section, once, and only if a literal is cast.
-    """
-
-    def __init__(self, module_op):
-        self._module_op = module_op
-        self._blobs = None
-
-    def get(self, name) -> Optional[bytes]:
-        if name is None:
-            return None
-        if self._blobs is None:
-            self._blobs = {}
-            text = self._module_op.get_asm(binary=False)
-            start = text.find("{-#")
-            for key, hexdata in re.findall(r'([\w.\-]+): "0x([0-9A-Fa-f]*)"', text[start:] if start >= 0 else ""):
-                self._blobs[key] = bytes.fromhex(hexdata)[4:]  # the first 4 bytes are the alignment
-        return self._blobs.get(name)

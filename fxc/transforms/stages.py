@@ -47,6 +47,7 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             "func.func(convert-torch-to-linalg)",
             "fxc-unsigned-matmul-rebuild",
             "func.func(convert-torch-to-scf)",
+            "fxc-convert-float-scalars-to-arith",
             "func.func(convert-torch-to-arith)",
             "func.func(convert-torch-to-tensor)",
             "convert-torch-conversion-to-mlprogram",
@@ -57,6 +58,8 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             "torch-func-backend-type-conversion",
             "func.func(canonicalize)",
             "func.func(torch-finalizing-backend-type-conversion)",
+            # Frozen weights transposed once, at compile time (linear's).
+            "fxc-fold-constant-transposes",
             "fxc-check-lowered",
         ),
     ),

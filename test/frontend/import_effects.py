@@ -21,6 +21,9 @@ LIB.impl("record", lambda x, name: x * 2, "CompositeExplicitAutograd")
 torch.library.register_fake("fxclit::record", lambda x, name: torch.empty_like(x), lib=LIB)
 _register_effectful_op(torch.ops.fxclit.record.default, _EffectType.ORDERED)
 LIB.define("inplace_add(Tensor input, Tensor(a!) output) -> ()")
+LIB.define("scale(Tensor x, SymInt k) -> Tensor")  # mutates nothing; torch-mlir has no op for it
+LIB.impl("scale", lambda x, k: x * k, "CompositeExplicitAutograd")
+torch.library.register_fake("fxclit::scale", lambda x, k: torch.empty_like(x), lib=LIB)
 
 
 def inplace_add(input, output):
@@ -108,6 +111,24 @@ def test_export_mutating_custom_op():
 # CHECK: func.func @main(%[[X:[^ :,)]+]]: !torch.vtensor<[3],f32> {{.*}}, %[[Y:[^ :,)]+]]: !torch.vtensor<[2,3],f32> {{.*}}) -> !torch.vtensor<[2,3],f32>
 # CHECK: %[[R:.*]] = call @[[H]](%[[X]], %[[Y]])
 # CHECK: return %[[R]] : !torch.vtensor<[2,3],f32>
+
+
+def scale3(x):
+    return torch.ops.fxclit.scale(x + 1, 3)
+
+
+@run
+def test_export_opaque_custom_op():
+    # A custom op that mutates nothing and that torch-mlir has no op for is a
+    # host call (no bases); a constant argument is a value entry.
+    print(fxc.export(scale3, (X,)).mlir)
+
+
+# CHECK-LABEL: TEST: test_export_opaque_custom_op
+# CHECK: func.func private @[[H:fxc_host_[0-9]+]](!torch.vtensor<[3],f32>) -> !torch.vtensor<[3],f32> attributes {fxc.args = [{tensor = 0 : i64}, {value = 3 : i64}], fxc.op = "fxclit.scale.default", llvm.emit_c_interface}
+# CHECK: %[[A:.*]] = torch.aten.add.Scalar
+# CHECK: %[[R:.*]] = call @[[H]](%[[A]])
+# CHECK: return %[[R]] : !torch.vtensor<[3],f32>
 
 
 class BufferAndInput(torch.nn.Module):

@@ -243,3 +243,108 @@ def test_api_errors_through_fxc():
         fxc.compile(_invalid_device, (torch.randn(2),))
     with pytest.raises(ValueError, match="Expected `device_type` of type `str`"):
         fxc.compile(_non_string_device, (torch.randn(2),))
+
+
+
+# Bodies of regions; test_policies runs each in a region and under
+# compile-time autocast.
+
+# Seed test_fp32_policy / _with_fp64: CPU's fp32 list (``prod``, ``mse_loss``;
+# ``log`` is on CUDA's list only) casts bfloat16 to float32, leaves float64.
+def fp32_policy(a, b):
+    return torch.prod(a.to(bf16), 0), torch.nn.functional.mse_loss(a, b.to(bf16)), torch.log(a.to(bf16))
+
+
+def fp32_policy_fp64(a, b):
+    return torch.prod(a.double(), 0), torch.nn.functional.mse_loss(a.double(), b.double())
+
+
+# Seed test_promote_policy / _fp64 (addcmul is CUDA's; CPU promotes cat,
+# stack and index_copy): float32 if an input is, else bfloat16; float64
+# inputs are not cast (eager's index_copy of float64 and bfloat16 raises).
+def promote_policy(a, b):
+    e = torch.mm(a, b)
+    index = torch.tensor([0, 2])
+    return (e, torch.stack([e, a]), torch.cat([e, b.to(bf16)]), torch.stack([e, a.double()]),
+            torch.index_copy(e, 0, index, b[:2]), torch.index_copy(e, 0, index, e[:2]))
+
+
+# Seed test_fp32_set_opt_dtype_policy / _fp64: CPU autocast has no
+# set_opt_dtype list, softmax keeps its input type or its dtype= argument.
+def softmax_dtypes(a, b):
+    x = a.to(bf16)
+    return (torch.softmax(x, 0), torch.softmax(x, 0, None), torch.softmax(x, 0, torch.float64),
+            torch.softmax(a, 0), torch.softmax(b.double(), 0), torch.softmax(b.double(), 0, torch.float32))
+
+
+# Seed test_autocast_mixed_dtypes (its CUDA half rewritten for CPU): inputs of
+# several dtypes into policy ops and into ops autocast leaves alone.
+def mixed_dtypes(a, b):
+    x = torch.mm(a.to(bf16), b)  # bf16 and f32 -> bf16
+    y = torch.mm(a.half(), b)  # f16 and f32 -> bf16
+    z = torch.matmul(a.double(), b.double())  # f64 left alone (f32 with f64 fails, as in eager)
+    return x, y, z, x + b, y * a.double(), torch.mm(x, b) + z
+
+
+# Seed test_cat_promote: cat of float32 and bfloat16 inputs is float32.
+def cat_promote(a, b):
+    return torch.cat([a, b.to(bf16)], 0), torch.cat([b.to(bf16), a.to(bf16)], 0)
+
+
+def _region(body):
+    def program(a, b):
+        with torch.autocast("cpu", bf16, cache_enabled=False):
+            return body(a, b)
+    return program
+
+
+@pytest.mark.parametrize("how", ["region", "compile_time"])
+@pytest.mark.parametrize("body", [fp32_policy, fp32_policy_fp64, promote_policy, softmax_dtypes, mixed_dtypes,
+                                  cat_promote])
+def test_policies(body, how):
+    args = [torch.rand(4, 4) + 0.5 for _ in range(2)]
+    program = _region(body)
+    compiled = fxc.compile(program, args) if how == "region" else fxc.compile(body, args, autocast=bf16)
+    _same(compiled, program, *args)
+
+
+# Seed test_jit_autocast_softmax_cpu: softmax of a bfloat16 input in a region.
+def softmax_bf16_input(a):
+    with torch.autocast("cpu", bf16):
+        return torch.nn.functional.softmax(a, dim=0)
+
+
+def test_softmax_bf16_input():
+    a = torch.rand(2, 2, dtype=bf16)
+    compiled = fxc.compile(softmax_bf16_input, (a,))
+    assert compiled(a).dtype == bf16
+    _same(compiled, softmax_bf16_input, a)
+
+
+def nested_inplace(a, b):
+    with torch.autocast("cpu", bf16):
+        with torch.autocast("cpu", enabled=False):
+            y = torch.zeros_like(a).masked_fill_(b > 0.5, 1.0)  # in place, in a region nested in a region
+            y.mul_(a)
+        with torch.autocast("cpu", bf16):
+            z = torch.mm(a, b)
+            z.add_(1)
+        return torch.mm(a, y), z
+
+
+def test_nested_inplace():
+    args = [torch.rand(4, 4) for _ in range(2)]
+    _same(fxc.compile(nested_inplace, args), nested_inplace, *args)
+
+
+def _nested_input_mutation(a, b):
+    with torch.autocast("cpu", bf16):
+        y = a * 2
+        with torch.autocast("cpu", enabled=False):
+            y.add_(1)  # a value from outside the nested region, written in place
+        return torch.mm(b, y)
+
+
+def test_nested_input_mutation_is_located():
+    with pytest.raises(fxc.CompileError, match=r"test_autocast_seed.py:\d+: error: an in-place op on a value from outside"):
+        fxc.compile(_nested_input_mutation, [torch.rand(4, 4) for _ in range(2)])

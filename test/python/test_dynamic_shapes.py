@@ -2,16 +2,20 @@
 dimension, symbolic sizes through torch.compile, and the seed's tests
 (test_torchinductor_dynamic_shapes.py) that apply to an ahead-of-time compiler.
 
-Data-dependent (unbacked) sizes are not compiled yet: they are located
-CompileErrors (never a crash or a wrong result), and the seed tests that
-need them are strict xfails naming that gap.
+Data-dependent (unbacked) sizes (``nonzero``, ``.item()`` as a size, boolean
+masks) are compiled; the seed tests that still fail are strict xfails naming
+the gap.
 """
 
 import math
+import operator
 import subprocess
 import sys
 import textwrap
 import warnings
+from typing import List
+
+import threading
 
 import pytest
 import torch
@@ -135,6 +139,55 @@ def test_program_size_checks_run_before_the_code():
         c(torch.randn(4), torch.randn(6))
 
 
+def test_item_sizes_through_fxc_compile():
+    """Symbolic scalar ops (sym_max from torch.ones(a, a) under checks) are
+    rewritten on the export path too, not only for torch.compile graphs."""
+
+    def f(x):
+        a = x.item()
+        torch._check(a >= 1)
+        torch._check(a <= 8)
+        return torch.ones(a, a) * 2
+
+    c = fxc.compile(f, (torch.tensor(3),))
+    for n in (1, 3, 8):
+        assert_same(c(torch.tensor(n)), f(torch.tensor(n)))
+    with pytest.raises(RuntimeError):
+        c(torch.tensor(9))
+
+
+def test_failed_check_in_the_code_raises():
+    """A check on a value only the code computes fails inside compiled code:
+    a RuntimeError with the check's text (fxc-recoverable-checks), never
+    an abort of the process; later calls, and calls on other threads, run."""
+
+    def f(x):
+        n = x.sum().item()
+        torch._check(n <= 10)
+        return torch.zeros(n) + 1
+
+    c = fxc.compile(f, (torch.tensor([3, 4]),))
+    with pytest.raises(RuntimeError, match=r"u0 <= 10"):
+        c(torch.tensor([30, 4]))
+    assert_same(c(torch.tensor([2, 4])), f(torch.tensor([2, 4])))
+    errors, results = [], []
+
+    def worker(k):
+        for i in range(50):
+            try:
+                results.append(c(torch.tensor([k + i % 2 * 20, 1])).shape[0])
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 100 and all("u0 <= 10" in e for e in errors)
+    assert sorted(set(results)) == [1, 2, 3, 4]
+
+
 @pytest.mark.parametrize("name", ["nonzero", "item_size", "nonzero_rows"])
 def test_data_dependent_sizes(name):
     """Sizes known only when the program runs: compiled code allocates the
@@ -166,15 +219,24 @@ def test_data_dependent_buffers_are_freed():
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 20_000  # KB
 
 
-def test_boolean_mask_is_a_located_compile_error():
-    def f(x):
-        return x[x > 0] * 2  # this line
-
-    # torch-mlir's lowering of a boolean index builds invalid IR: a located
-    # error, never a crash.
-    with pytest.raises(fxc.CompileError, match="aten.index.Tensor") as info:
-        fxc.compile(f, (torch.randn(8),))
-    assert info.value.location == f"{__file__}:{f.__code__.co_firstlineno + 1}"
+@pytest.mark.parametrize("name", ["1d", "2d_mask", "rows", "after_slice", "middle_of_3d"])
+def test_boolean_mask(name):
+    """``x[mask]``: a data-dependent number of elements, computed as
+    ``x[mask.nonzero()]``'s columns (torch-mlir lowers a bool index to
+    invalid IR)."""
+    fns = {
+        "1d": (lambda x: x[x > 0] * 2, (16,)),
+        "2d_mask": (lambda x: x[x > 0.5] + 1, (4, 6)),
+        "rows": (lambda x: x[x.sum(1) > 0], (8, 3)),
+        "after_slice": (lambda x: x[:, x[0] > 0], (3, 10)),
+        "middle_of_3d": (lambda x: x[:, x[0, :, 0] > 0, 1:], (2, 9, 3)),
+    }
+    f, shape = fns[name]
+    c = fxc.compile(f, (torch.randn(*shape),))
+    for seed in range(4):
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+        assert_same(c(x), f(x))
+    assert_same(c(-torch.ones(*shape)), f(-torch.ones(*shape)))  # nothing selected
 
 
 # -- torch.compile ---------------------------------------------------------------
@@ -219,21 +281,54 @@ def test_torch_compile_automatic_dynamic(strict_fxc):
     assert dynamo.compiled_graphs["forward"] - before == 2  # static at 2, then one symbolic graph
 
 
+@pytest.mark.parametrize("name", ["tail", "strided", "last_rows"])
+def test_torch_compile_returns_views_of_inputs(strict_fxc, name):
+    """aot_autograd rebuilds an output that is a view of an input from the
+    input, with the strides and offset of what the backend returned."""
+    compile_fn, count = strict_fxc
+    fns = {
+        "tail": lambda x: x[x.shape[0] // 2:],
+        "strided": lambda x: x[1::2],
+        "last_rows": lambda x: x.view(-1, 4)[x.shape[0] // 8:],
+    }
+    f = fns[name]
+    cf = compile_fn(f)
+    for n in (16, 24, 40):
+        x = torch.arange(float(n))
+        got = cf(x)
+        assert_same(got, f(x))
+        assert got.data_ptr() == f(x).data_ptr()  # the view itself, as eager returns it
+    assert count() == 1
+
+
+def test_view_of_input_at_a_computed_offset_is_a_located_error(strict_fxc):
+    """A view of an input at an offset only the code knows cannot be returned
+    as that view: a located error, never the wrong elements."""
+    compile_fn, _ = strict_fxc
+
+    def f(x):
+        return x[torch.nonzero(x > 0).size(0):]  # this line
+
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        with pytest.raises(torch._dynamo.exc.BackendCompilerFailed, match="returns a view of input") as info:
+            compile_fn(f, fullgraph=True)(torch.randn(8))
+    assert f"{__file__}:{f.__code__.co_firstlineno + 1}" in str(info.value)
+
+
 # Seed tests (compile_fn = torch.compile(dynamic=True) through fxc).
 
 
-@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.BackendCompilerFailed,
-                   reason="torch-mlir has no lowering for aten.Int.float (int() of a float size)")
 def test_seed_floor(strict_fxc):
-    compile_fn, _ = strict_fxc
+    compile_fn, count = strict_fxc
 
     def fn(x):
         n = x.size(-1)
         return x + int(n * 0.2) + 1
 
     opt = compile_fn(fn)
-    for x in (torch.rand(5), torch.rand(8)):
+    for x in (torch.rand(5), torch.rand(8), torch.rand(14), torch.rand(15)):
         assert_same(opt(x), fn(x))
+    assert count() == 1
 
 
 def test_seed_slice_scatter(strict_fxc):
@@ -457,17 +552,7 @@ DATA_DEPENDENT = {
 }
 
 
-_TORCH_MLIR_GAPS = {
-    "bool_mask_nobreak": "torch-mlir lowers a boolean index to invalid IR (a located CompileError)",
-    "nonzero_no_realloc": "torch-mlir leaves a torch.constant.int of split's unbacked sizes unlowered",
-    "return_unbacked_view_split": "torch-mlir leaves a torch.constant.int of split's unbacked sizes unlowered",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.BackendCompilerFailed,
-                                            reason=_TORCH_MLIR_GAPS[n])) if n in _TORCH_MLIR_GAPS else n
-    for n in DATA_DEPENDENT])
+@pytest.mark.parametrize("name", list(DATA_DEPENDENT))
 def test_seed_data_dependent(strict_fxc, name):
     compile_fn, _ = strict_fxc
     fn, make_args = DATA_DEPENDENT[name]
@@ -475,3 +560,344 @@ def test_seed_data_dependent(strict_fxc, name):
     with torch._dynamo.config.patch(capture_scalar_outputs=True, capture_dynamic_output_shape_ops=True):
         actual = compile_fn(fn, fullgraph=True)(*args)
     assert_same(actual, fn(*args))
+
+
+# -- More seed tests through torch.compile(dynamic=True) --------------------------
+
+
+def _scalars(**patch):
+    return torch._dynamo.config.patch(capture_scalar_outputs=True, **patch)
+
+
+@pytest.mark.parametrize("x", [torch.tensor([True]), torch.tensor([False])])
+def test_seed_item_bool_nobreak(strict_fxc, x):
+    compile_fn, count = strict_fxc
+    f = lambda x: x.item()  # noqa: E731
+    with _scalars():
+        got = compile_fn(f, fullgraph=True)(x)
+    assert type(got) is bool and got == f(x)
+    assert count() == 1
+
+
+def test_seed_item_return(strict_fxc):
+    compile_fn, count = strict_fxc
+
+    def f(x):
+        y = x.item()
+        z = x.item()
+        return y + z
+
+    with _scalars():
+        cf = compile_fn(f, fullgraph=True)
+        for v in (3, -7, 40):
+            x = torch.tensor([v])
+            got = cf(x)
+            assert type(got) is int and got == f(x)
+    assert count() == 1
+
+
+@pytest.mark.parametrize("inf", [math.inf, -math.inf], ids=["inf", "neginf"])
+def test_seed_float_item_inf(strict_fxc, inf):
+    compile_fn, count = strict_fxc
+
+    def f(x):
+        return x.item() == inf
+
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        cf = compile_fn(f, fullgraph=True)
+        for v in (3.0, inf, -inf, math.nan):
+            x = torch.tensor([v])
+            assert cf(x) == f(x)
+    assert count() == 1
+
+
+def test_seed_float_item_return(strict_fxc):
+    compile_fn, count = strict_fxc
+    f = lambda x: x.item()  # noqa: E731
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        cf = compile_fn(f, fullgraph=True)
+        for v in (3.0, -0.5, math.inf):
+            x = torch.tensor([v])
+            got = cf(x)
+            assert type(got) is float and got == f(x)
+    assert count() == 1
+
+
+# Custom ops of the seed's tests (torch.library), defined once per process.
+
+
+@torch.library.custom_op("fxc_seed::clone_with", mutates_args=())
+def _clone_with(x: torch.Tensor, y: int) -> torch.Tensor:
+    return x.clone()
+
+
+@_clone_with.register_fake
+def _(x, y):
+    return x.clone()
+
+
+@torch.library.custom_op("fxc_seed::strided_by", mutates_args=())
+def _strided_by(x: torch.Tensor) -> torch.Tensor:
+    return torch.empty_strided((1,), (x.item(),))
+
+
+@_strided_by.register_fake
+def _(x):
+    return torch.empty_strided((1,), (torch.library.get_ctx().new_dynamic_size(),))
+
+
+@torch.library.custom_op("fxc_seed::cat_sizes", mutates_args=())
+def _cat_sizes(t: torch.Tensor, ds: List[int]) -> torch.Tensor:
+    return t * t.new_ones([sum(ds)])
+
+
+@_cat_sizes.register_fake
+def _(t, ds):
+    for d in ds:
+        torch._check_is_size(d)
+    return t.new_empty([sum(ds)])
+
+
+torch.library.register_autograd("fxc_seed::cat_sizes", lambda ctx, grad: (grad.sum(), None),
+                                setup_context=lambda ctx, inputs, output: None)
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_seed_item_to_inputs_kernel_nobreak(strict_fxc, dynamic):
+    """A custom op given an ``.item()``: a host call, its result allocated by
+    compiled code (the seed compiles with static shapes; dynamic too here)."""
+    compile_fn, count = strict_fxc
+
+    def f(x, r):
+        return _clone_with(r, x.item()) * 2
+
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        cf = (compile_fn(f, fullgraph=True) if dynamic else
+              torch.compile(f, backend="fxc", fullgraph=True, options={"fallback": "error"}))
+        for v in (3, -4):
+            x, r = torch.tensor([v]), torch.randn(5)
+            assert_same(cf(x, r), f(x, r))
+    assert count() == 1
+
+
+@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.BackendCompilerFailed,
+                   reason="the custom op's result has a stride chosen at run time: compiled code holds a host "
+                          "call's result as a contiguous buffer, and torch-mlir has no lowering for "
+                          "aten.stride.int (a located CompileError)")
+def test_seed_dynamic_stride_nobreak(strict_fxc):
+    compile_fn, _ = strict_fxc
+
+    def f(x):
+        return x.new_zeros(_strided_by(x).stride(0))  # the seed's torch.empty, with defined values
+
+    x = torch.tensor([3])
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        assert_same(compile_fn(f, fullgraph=True)(x), f(x))
+
+
+def test_seed_unbacked_save_for_backwards(strict_fxc):
+    compile_fn, _ = strict_fxc
+
+    def fn(t, sizes):
+        return _cat_sizes(t, sizes.tolist()) * t
+
+    t = torch.randn((), requires_grad=True)
+    sizes = torch.tensor([4, 8])
+    fn(t, sizes).sum().backward()
+    expected, t.grad = t.grad, None
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        compile_fn(fn, fullgraph=True)(t, sizes).sum().backward()
+    assert_same(t.grad, expected)
+
+
+def test_seed_item_materialize(strict_fxc):
+    compile_fn, _ = strict_fxc
+
+    def fn(x):
+        return x.sum(dim=0).view(4).tolist()
+
+    a = torch.arange(12, dtype=torch.int64).view(3, 4)
+    with _scalars():
+        assert compile_fn(fn, fullgraph=True)(a) == fn(a)
+
+
+def test_seed_item_unbacked_stride_nobreak(strict_fxc):
+    compile_fn, count = strict_fxc
+
+    def f(x):
+        a = x.item()
+        torch._check_is_size(a)
+        torch._check(a >= 1)
+        torch._check(a <= 10)
+        return torch.ones(a, a)
+
+    with _scalars():
+        cf = compile_fn(f, fullgraph=True)
+        for v in (5, 1, 10):
+            x = torch.tensor([v])
+            assert_same(cf(x), f(x))
+        # The program's checks on the value run before its code.
+        with pytest.raises(RuntimeError, match=r"Runtime check failed: \w+\[0\] <= 10"):
+            cf(torch.tensor([11]))
+        with pytest.raises(RuntimeError, match=r"Runtime check failed: \w+\[0\] >= [01]"):
+            cf(torch.tensor([-3]))
+    assert count() == 1
+
+
+def test_seed_pad_dynamic(strict_fxc):
+    compile_fn, _ = strict_fxc
+
+    def get_same_padding(x: int, k: int, s: int, d: int):
+        return max((math.ceil(x / s) - 1) * s + (k - 1) * d + 1 - x, 0)
+
+    def pad_same(x, k, s, d=(1, 1), value=0):
+        ih, iw = x.size()[-2:]
+        pad_h, pad_w = get_same_padding(ih, k[0], s[0], d[0]), get_same_padding(iw, k[1], s[1], d[1])
+        if pad_h > 0 or pad_w > 0:
+            x = torch.nn.functional.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2],
+                                        value=value)
+        return x
+
+    opt = compile_fn(pad_same)
+    for shape in ((2, 3, 11, 11), (1, 2, 9, 12)):
+        x = torch.randn(*shape)
+        assert_same(opt(x, (5, 5), (2, 2)), pad_same(x, (5, 5), (2, 2)))
+
+
+def test_seed_sub_constant_folding(strict_fxc):
+    compile_fn, count = strict_fxc
+
+    def sub(x):
+        return x - torch.zeros(3)
+
+    cfn = compile_fn(sub)
+    for v in (3, 4, -2):
+        assert_same(cfn(v), sub(v))
+    assert count() == 1
+
+
+def test_seed_interpolate_ceil_eq(strict_fxc):
+    compile_fn, _ = strict_fxc
+    ceiling, int_true_div = math.ceil, operator.truediv
+
+    def fn(t):
+        s0, s2, s3 = t.size()
+        x = torch.zeros((s0, 2048, ceiling(int_true_div(2 * ((s2 - 1) // 8) + 2, 1)),
+                         ceiling(int_true_div(2 * ((s3 - 1) // 8) + 2, 1))), dtype=torch.bfloat16)
+        return torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+
+    cfn = compile_fn(fn)
+    for shape in ((4, 16, 18), (2, 9, 25)):
+        arg = torch.randn(*shape)
+        assert_same(cfn(arg), fn(arg))
+
+
+def test_seed_sort_dynamic_shape_with_check(strict_fxc):
+    compile_fn, count = strict_fxc
+
+    def fn(a, descending):
+        torch._check(a.shape[-1] <= 256)
+        return a.sort(dim=-1, stable=True, descending=descending)
+
+    inp = torch.rand(10, 128)
+    inp[:, 10:20] = 1.0
+    inp[:, 30:40] = 1.0
+    opt_fn = compile_fn(fn)
+    for descending in (False, True):
+        assert_same(opt_fn(inp, descending), fn(inp, descending))
+    other = torch.rand(3, 200)
+    other[:, 5:50] = 0.5
+    assert_same(opt_fn(other, True), fn(other, True))
+    assert count() == 2  # one graph for each value of ``descending``, for all sizes
+
+
+# -- Backward with data-dependent sizes (torch.compile, gradients against eager) ---
+
+
+def _unbacked_cat(x, w):
+    a, b = x.tolist()
+    pa, pb = torch.ones(a) * w, torch.ones(b) * w
+    return torch.cat([pa, pb])
+
+
+@pytest.mark.parametrize("name", ["unbacked_cat_backwards", "unbacked_cat_backwards_save_data_dependent"])
+def test_seed_unbacked_cat_backwards(strict_fxc, name):
+    compile_fn, count = strict_fxc
+    f = (lambda x, w: _unbacked_cat(x, w).sum()) if name == "unbacked_cat_backwards" else _unbacked_cat
+    with _scalars(capture_dynamic_output_shape_ops=True):
+        cf = compile_fn(f, fullgraph=True)
+        for sizes in ([4, 9], [2, 5], [7, 3]):
+            x = torch.tensor(sizes)
+            w = torch.randn(1, requires_grad=True)
+            f(x, w).sum().backward()
+            expected, w.grad = w.grad, None
+            cf(x, w).sum().backward()
+            assert_same(w.grad, expected)
+    assert count() == 1 and count("backward") == 1
+
+
+def test_checks_on_input_values_run_before_the_code(strict_fxc):
+    """``torch._check`` on values read from inputs (``.tolist()``) raises
+    before any compiled code runs (in the code, a failed check aborts)."""
+    compile_fn, _ = strict_fxc
+
+    def f(x):
+        a, b = x.tolist()
+        torch._check(a >= 0)
+        torch._check(b >= 0)
+        torch._check(a + b <= 20)
+        return torch.ones(a + b) * 2
+
+    with _scalars():
+        cf = compile_fn(f, fullgraph=True)
+        for sizes in ([3, 4], [0, 20]):
+            x = torch.tensor(sizes)
+            assert_same(cf(x), f(x))
+        with pytest.raises(RuntimeError, match=r"Runtime check failed: \w+\[[01]\] .*<= 20"):
+            cf(torch.tensor([3, 30]))
+        with pytest.raises(RuntimeError, match=r"Runtime check failed: \w+\[1\] >= 0"):
+            cf(torch.tensor([3, -30]))
+
+
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_float_item_comparisons(strict_fxc, op):
+    """Comparisons of a float ``.item()`` are Python's, NaN included (false,
+    but ``!=``)."""
+    compile_fn, count = strict_fxc
+    cmp = getattr(operator, op)
+
+    def f(x):
+        v = x.item()
+        return cmp(v, 0.5), cmp(0.5, v), cmp(v, 1), cmp(1, v)  # (v == v: Dynamo folds it to True)
+
+    with _scalars():
+        cf = compile_fn(f, fullgraph=True)
+        for v in (0.25, 0.5, 1.0, 2.0, math.inf, -math.inf, math.nan):
+            x = torch.tensor([v], dtype=torch.float64)
+            assert cf(x) == f(x), v
+    assert count() == 1
+
+
+# Vectorized code at dynamic sizes (fxc-convert-linalg-to-vector peels the
+# register-tile loops of dynamic dimensions): sizes below, at and above the
+# tile sizes, odd and even, one compile each.
+_B, _S = Dim("b", min=1, max=512), Dim("s", min=1, max=512)
+VECTORIZED = {
+    "mm_dynamic_m": (lambda x, w: x @ w, lambda n: (torch.randn(n, 48), torch.randn(48, 40)), {"x": {0: _B}, "w": None}),
+    "mm_dynamic_n": (lambda x, w: x @ w, lambda n: (torch.randn(24, 48), torch.randn(48, n)), {"x": None, "w": {1: _S}}),
+    "mm_dynamic_k": (lambda x, w: x @ w, lambda n: (torch.randn(24, n), torch.randn(n, 40)), {"x": {1: _S}, "w": {0: _S}}),
+    "bmm_scores": (lambda q, k: torch.bmm(q, k.transpose(1, 2)), lambda n: (torch.randn(3, n, 16), torch.randn(3, n, 16)),
+                   {"q": {1: _S}, "k": {1: _S}}),
+    "softmax_rows": (lambda x: torch.softmax(x, -1), lambda n: (torch.randn(5, n),), {"x": {1: _S}}),
+    "layer_norm_batch": (lambda x: torch.nn.functional.layer_norm(x, (37,)), lambda n: (torch.randn(n, 37),), {"x": {0: _B}}),
+    "sum_and_max_rows": (lambda x: x.sum(-1) + x.amax(-1), lambda n: (torch.randn(7, n),), {"x": {1: _S}}),
+    "transpose": (lambda x: x.t().contiguous() * 2, lambda n: (torch.randn(n, 33),), {"x": {0: _B}}),
+}
+
+
+@pytest.mark.parametrize("name", VECTORIZED)
+def test_vectorized_code_at_dynamic_sizes(name):
+    fn, make, shapes = VECTORIZED[name]
+    compiled = fxc.compile(fn, make(19), dynamic_shapes=shapes)
+    for n in (1, 2, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257):
+        args = make(n)
+        torch.testing.assert_close(compiled(*args), fn(*args), atol=1e-4, rtol=1e-5)

@@ -101,11 +101,11 @@ class PrintModule(torch.nn.Module):
         return (res,)
 
 
-def test_print_make_fx(capfd):
+def test_print_make_fx(capfd, target):
     inputs = (torch.randn(3),)
     gm = make_fx(PrintModule())(*inputs)
     FileCheck().check_count("torch.ops.aten._print.default", 2, exactly=True).run(gm.code)
-    compiled = fxc.compile(gm, inputs)
+    compiled = fxc.compile(gm, inputs, target=target)
     printed(capfd)
     assert_same(compiled(*inputs), PrintModule()(*inputs))
     assert printed(capfd) == ["moo"] * 4  # compiled, then eager
@@ -177,10 +177,10 @@ def test_torchbind_custom_op_aot_export(foo_module):
     assert_same((res,), m(x))
 
 
-def test_torchbind_custom_op_export_uses_live_object(foo_module):
+def test_torchbind_custom_op_export_uses_live_object(foo_module, target):
     m = foo_module()
     with enable_torchbind_tracing():
-        compiled = fxc.compile(m, (torch.ones(2, 3),))
+        compiled = fxc.compile(m, (torch.ones(2, 3),), target=target)
     x = torch.randn(2, 3)
     assert_same(compiled(x), m(x))
     # The compiled code calls the op on the module's object itself: a change
@@ -216,12 +216,12 @@ class PrintInput(torch.nn.Module):
         return (res,)
 
 
-def test_print_with_buffer_mutations(capfd):
+def test_print_with_buffer_mutations(capfd, target):
     inputs = (torch.randn(3),)
     gm, gs = aot_export_module(PrintBuffer(), inputs, trace_joint=False)
     assert (len(gs.input_tokens), len(gs.output_tokens), len(gs.buffers_to_mutate)) == (1, 1, 1)
     eager, mod = PrintBuffer(), PrintBuffer()
-    compiled = fxc.compile(mod, inputs)
+    compiled = fxc.compile(mod, inputs, target=target)
     for _ in range(2):  # the second call sees the buffer the first one left
         x = torch.randn(3)
         printed(capfd)
@@ -244,11 +244,11 @@ def test_print_with_buffer_mutations_aot_graph(capfd):
     assert_same(new_buf, eager.buf)
 
 
-def test_print_with_input_mutations(capfd):
+def test_print_with_input_mutations(capfd, target):
     inputs = (torch.randn(3),)
     gm, gs = aot_export_module(PrintInput(), inputs, trace_joint=False)
     assert (len(gs.input_tokens), len(gs.output_tokens), len(gs.user_inputs_to_mutate)) == (1, 1, 1)
-    compiled = fxc.compile(PrintInput(), (torch.randn(3),))
+    compiled = fxc.compile(PrintInput(), (torch.randn(3),), target=target)
     x_fxc = torch.randn(3)
     x_eager = x_fxc.clone()
     printed(capfd)
@@ -474,14 +474,9 @@ def effects_chain(x):
     return y * 3
 
 
-@pytest.fixture(scope="module")
-def compiled_chain():
-    return fxc.compile(effects_chain, (torch.randn(4),))
-
-
-def test_effectful_custom_ops_order_and_results(compiled_chain):
+def test_effectful_custom_ops_order_and_results(target):
     x = torch.randn(4)
-    actual = compiled_chain(x)
+    actual = fxc.compile(effects_chain, (torch.randn(4),), target=target)(x)
     fxc_log = list(LOG)
     LOG.clear()
     expected = effects_chain(x)
@@ -501,8 +496,8 @@ def pure_between_effects(x):
     return x - 1
 
 
-def test_effects_survive_unused_pure_computations():
-    compiled = fxc.compile(pure_between_effects, (torch.randn(2, 2),))
+def test_effects_survive_unused_pure_computations(target):
+    compiled = fxc.compile(pure_between_effects, (torch.randn(2, 2),), target=target)
     x = torch.randn(2, 2)
     for _ in range(2):
         LOG.clear()
@@ -522,9 +517,9 @@ def mutate_views(x, y):
     return y * 2, y
 
 
-def test_mutating_custom_op_on_views_of_an_input():
+def test_mutating_custom_op_on_views_of_an_input(target):
     x = torch.randn(3)
-    compiled = fxc.compile(mutate_views, (x, torch.ones(3, 3)))
+    compiled = fxc.compile(mutate_views, (x, torch.ones(3, 3)), target=target)
     y_fxc, y_eager = torch.ones(3, 3), torch.ones(3, 3)
     actual = compiled(x, y_fxc)
     expected = mutate_views(x, y_eager)
@@ -582,8 +577,8 @@ def failing_chain(x):
     return x * 2
 
 
-def test_raising_callback_raises_in_caller_and_stops_later_effects():
-    compiled = fxc.compile(failing_chain, (torch.randn(3),))
+def test_raising_callback_raises_in_caller_and_stops_later_effects(target):
+    compiled = fxc.compile(failing_chain, (torch.randn(3),), target=target)
     with pytest.raises(ValueError, match="callback refused bad") as info:
         compiled(torch.randn(3))
     assert any("fxctest.may_fail.default" in note for note in info.value.__notes__)
@@ -595,10 +590,10 @@ def test_raising_callback_raises_in_caller_and_stops_later_effects():
     assert [t for t, _ in LOG] == ["ok", "bad"]
 
 
-def test_callback_result_of_wrong_shape_is_an_error():
+def test_callback_result_of_wrong_shape_is_an_error(target):
     def f(x):
         return torch.ops.fxctest.wrong_shape(x) + 1
 
-    compiled = fxc.compile(f, (torch.randn(3),))
+    compiled = fxc.compile(f, (torch.randn(3),), target=target)
     with pytest.raises(RuntimeError, match=r"fxctest.wrong_shape.default returned shape \(5,\) and dtype torch.int64"):
         compiled(torch.randn(3))

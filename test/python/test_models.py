@@ -125,6 +125,21 @@ def test_fxc_compile_matches_eager(make):
     _assert_close(actual, expected)
 
 
+@pytest.mark.parametrize("make", [gpt2, llama], ids=lambda f: f.__name__)
+def test_triton_matches_eager(make):
+    """Decoders through target="triton" (Triton's interpreter on CPU tensors),
+    one compile with a dynamic sequence length, run at three lengths."""
+    pytest.importorskip("triton")
+    model, inputs = make()
+    model.eval()
+    with torch.no_grad():
+        compiled = fxc.compile(model, inputs, target="triton",
+                               dynamic_shapes={"input_ids": {1: torch.export.Dim("seq", min=2, max=16)}})
+        for n in (2, SEQ, 13):
+            ids = torch.randint(0, VOCAB, (1, n))
+            _assert_close(compiled(ids), model(ids))
+
+
 @pytest.mark.parametrize("make", MODELS, ids=lambda f: f.__name__)
 def test_torch_compile_matches_eager(make):
     model, inputs = make()

@@ -47,16 +47,16 @@ def _check_out_dtype_node(gm):
     assert node.args[2].meta["val"].dtype == torch.int8
 
 
-def test_out_dtype_make_fx():
+def test_out_dtype_make_fx(target):
     weight, x = _int8(5, 5), _int8(5, 5)
     m = _MmWeight(weight)
     gm = make_fx(m)(x)
     _check_out_dtype_node(gm)
-    assert_same(fxc.compile(gm, (x,))(x), m(x))
+    assert_same(fxc.compile(gm, (x,), target=target)(x), m(x))
 
     gm = make_fx(torch.func.functionalize(_MmWeight(weight)))(x)
     _check_out_dtype_node(gm)
-    assert_same(fxc.compile(gm, (x,))(x), m(x))
+    assert_same(fxc.compile(gm, (x,), target=target)(x), m(x))
 
 
 def test_out_dtype_op_functional():
@@ -74,11 +74,11 @@ def test_out_dtype_export_strict_and_non_strict(strict):
     assert_same(fxc.compile(torch.export.export(m, (x,), strict=strict))(x), m(x))
 
 
-def test_out_dtype_mm_numerical():
+def test_out_dtype_mm_numerical(target):
     weight, x = _int8(5, 5), _int8(5, 5)
     gm = make_fx(_MmWeight(weight))(x)
     expected = aten.mm.default(x.to(torch.int32), weight.to(torch.int32))
-    assert_same(fxc.compile(gm, (x,))(x), expected)
+    assert_same(fxc.compile(gm, (x,), target=target)(x), expected)
 
 
 def _mul_scalar(x, y):
@@ -95,11 +95,11 @@ def test_out_dtype_dynamo():
     assert after["forward eager"] == before.get("forward eager", 0), "the graph fell back to eager"
 
 
-def test_out_dtype_mul_scalar_numerical():
+def test_out_dtype_mul_scalar_numerical(target):
     inp = (_int8(5, 5), 3.0)
     gm = make_fx(_mul_scalar)(*inp)
     expected = aten.mul.Scalar(inp[0].to(dtype=torch.int32), 3)
-    assert_same(fxc.compile(gm, inp)(*inp), expected)
+    assert_same(fxc.compile(gm, inp, target=target)(*inp), expected)
 
 
 class _InPlace(torch.nn.Module):
@@ -140,12 +140,12 @@ def test_out_dtype_no_autograd(capture):
         loss.backward()
 
 
-def test_out_dtype_inductor_decomp():
+def test_out_dtype_inductor_decomp(target):
     # The seed compares eager, torch._int_mm and torch.compile (Inductor, CUDA).
     w, x = _int8(32, 32), _int8(32, 32)
     ref = torch._int_mm(x, w)
     assert_same(_mm_int32(x, w), ref)
-    assert_same(fxc.compile(_mm_int32, (x, w))(x, w), ref)
+    assert_same(fxc.compile(_mm_int32, (x, w), target=target)(x, w), ref)
     assert_same(torch.compile(_mm_int32, backend="fxc", fullgraph=True)(x, w), ref)
 
 
@@ -162,31 +162,31 @@ def test_out_dtype_inductor_decomp_trace():
     assert_same(fxc.compile(gm)(x, w), torch._int_mm(x, w))
 
 
-def test_out_dtype_inductor_decomp_trace_cpu():
+def test_out_dtype_inductor_decomp_trace_cpu(target):
     # The same trace on CPU tensors: out_dtype's CPU decomposition (casts and
     # an int32 mm), with symbolic shapes, compiled at the example shapes.
     x, w = _int8(32, 16), _int8(16, 8)
     decomp_table = torch._inductor.decomposition.select_decomp_table()
     gm = make_fx(_mm_int32, decomp_table, tracing_mode="symbolic")(x, w)
-    assert_same(fxc.compile(gm, (x, w))(x, w), torch._int_mm(x, w))
+    assert_same(fxc.compile(gm, (x, w), target=target)(x, w), torch._int_mm(x, w))
 
 
-def test_int_mm_symbolic_trace():
+def test_int_mm_symbolic_trace(target):
     x, w = _int8(33, 17), _int8(17, 9)
     gm = make_fx(torch._int_mm, tracing_mode="symbolic")(x, w)
     assert [n.target for n in gm.graph.nodes if n.op == "call_function"] == [aten._int_mm.default]
-    assert_same(fxc.compile(gm, (x, w))(x, w), torch._int_mm(x, w))
+    assert_same(fxc.compile(gm, (x, w), target=target)(x, w), torch._int_mm(x, w))
 
 
-def test_out_dtype_int_mm_default_trace():
+def test_out_dtype_int_mm_default_trace(target):
     x, w = _int8(32, 32), _int8(32, 32)
     gm = make_fx(_mm_int32, tracing_mode="symbolic")(x, w)
     (node,) = _out_dtype_nodes(gm)
     assert node.args[:2] == (aten.mm.default, torch.int32)
     # Symbolic shapes: compiled at the example inputs' shapes, or, without
     # examples, at the sizes the graph was traced at.
-    assert_same(fxc.compile(gm, (x, w))(x, w), torch._int_mm(x, w))
-    assert_same(fxc.compile(gm)(x, w), torch._int_mm(x, w))
+    assert_same(fxc.compile(gm, (x, w), target=target)(x, w), torch._int_mm(x, w))
+    assert_same(fxc.compile(gm, target=target)(x, w), torch._int_mm(x, w))
 
 
 def test_out_dtype_wrong_output():

@@ -177,7 +177,7 @@ case("backend_f64_to_half", "mm_f64->bf16", aten.mm.default, bf16, t((3, 4), f64
 
 #: Backend options per group (default: the CPU backend's): the int8 mm cases
 #: also run without the AVX2 micro-kernel, through linalg's own loops.
-GROUP_OPTIONS = {"mm_shapes_no_microkernel": dict(int8_microkernel=False)}
+GROUP_OPTIONS = {"mm_shapes_no_microkernel": dict(int8_microkernel="off")}
 
 
 class Group(torch.nn.Module):

@@ -173,6 +173,20 @@ def test_freeze_ignores_weight_changes():
     assert not torch.allclose(m(x), before)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_frozen_weights_are_transposed_at_compile_time(dtype):
+    """fxc-fold-constant-transposes: a frozen linear's weight is transposed
+    once, in the compiler; the code has no transpose left."""
+    m = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).to(dtype).eval()
+    x = torch.randn(3, 8, dtype=dtype)
+    frozen = fxc.compile(m, (x,), freeze=True)
+    assert "linalg.transpose" not in frozen.ir("linalg")
+    assert "linalg.transpose" in fxc.compile(m, (x,)).ir("linalg")  # weights read per call: transposed per call
+    with torch.no_grad():
+        expected = m(x)
+    torch.testing.assert_close(frozen(x), expected, atol=0 if dtype != torch.bfloat16 else 2e-2, rtol=1e-5)
+
+
 def test_torch_compile_sees_weight_changes():
     m, x = MLP(), torch.randn(3, 8)
     compiled = torch.compile(m, backend="fxc", options={"fallback": "error"})

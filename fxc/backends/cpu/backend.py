@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 import fxc.backends.cpu.passes  # noqa: F401  (registers the passes named below)
 from fxc.backends.cpu import build, openmp
+from fxc.backends.cpu.passes.lower_int8_matmul import KERNELS as INT8_KERNELS
 from fxc.compiler.backend import Backend, options_dict
 from fxc.compiler.stage import Stage
 from fxc.runtime import host_cpu
 from fxc.runtime.artifact import Artifact
 
 
-def _host_has_avx2() -> bool:
-    return torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
+def _host_int8_kernel() -> str:
+    """The best int8 micro-kernel the host can run: the first of
+    :data:`INT8_KERNELS` (best first) whose features it has."""
+    return next(name for name, k in INT8_KERNELS.items() if host_cpu.has(*k.features))
 
 
 def _host_vector_bits() -> int:
@@ -39,6 +40,7 @@ def _vectorize(options) -> tuple:
     run on OpenMP threads when ``options.openmp``."""
     parallel = "true" if options.openmp else "false"
     return (
+        "fxc-decompose-conv-to-matmuls",
         f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
         "func.func(lower-vector-multi-reduction)",
         "convert-vector-to-scf",
@@ -56,20 +58,32 @@ class CpuBackend(Backend):
 
         Attributes:
             opt_level: LLVM optimisation level used by the JIT (0-3).
-            int8_microkernel: lower int8 x int8 -> int32 matmuls to the AVX2
-                micro-kernel (fxc-lower-int8-matmul); default: the host has AVX2.
+            int8_microkernel: the micro-kernel that int8 x int8 -> int32
+                matmuls become (fxc-lower-int8-matmul): ``"vnni"`` (AVX-512
+                VNNI), ``"avx2"``, ``"portable"`` (plain vector ops), or
+                ``"off"`` (the generic loops); default: the best the host
+                has.  Its features join the artifact's required ones.
             openmp: run ``scf.parallel`` loops on OpenMP threads (libiomp5 from
                 intel-openmp); default: that runtime is installed.
             vector_bits: SIMD width that fxc-convert-linalg-to-vector tiles
                 and vectorizes float matmuls and elementwise/reduction ops for
                 (512: AVX-512, 256: AVX2); 0 keeps the scalar loops of
                 convert-linalg-to-loops; default: from the host's features.
+            vector_math: f32 ``exp``, ``log``, ``tanh`` and ``erf`` become
+                polynomial approximations (fxc-math-polynomial-approximation,
+                a few ulp) that vectorize, instead of one libm call per element.
         """
 
         opt_level: int = 3
-        int8_microkernel: bool = dataclasses.field(default_factory=_host_has_avx2)
+        int8_microkernel: str = dataclasses.field(default_factory=_host_int8_kernel)
         openmp: bool = dataclasses.field(default_factory=_have_openmp)
         vector_bits: int = dataclasses.field(default_factory=_host_vector_bits)
+        vector_math: bool = True
+
+        def __post_init__(self):
+            if self.int8_microkernel not in (*INT8_KERNELS, "off"):
+                raise ValueError(f"int8_microkernel={self.int8_microkernel!r}; expected one of "
+                                 f"{', '.join(repr(k) for k in (*INT8_KERNELS, 'off'))}")
 
     def stages(self, options):
         return (
@@ -79,7 +93,7 @@ class CpuBackend(Backend):
                 (
                     # One loop nest per chain of elementwise ops (a matmul's
                     # dequantizing epilogue), not one memory pass per op.
-                    "func.func(linalg-fuse-elementwise-ops)",
+                    "fxc-fuse-elementwise-ops",
                     "fxc-distinct-results",
                     "fxc-bufferize-host-calls",
                     # As torch-mlir's refbackend: what convert-torch-to-tmtensor
@@ -98,10 +112,13 @@ class CpuBackend(Backend):
                 ("linalg", "memref", "arith", "func"),
                 (
                     "fxc-emit-c-interface",
-                    *(("fxc-lower-int8-matmul",) if options.int8_microkernel else ()),
+                    *((f"fxc-lower-int8-matmul{{kernel={options.int8_microkernel}}}",)
+                      if options.int8_microkernel != "off" else ()),
                     # The clones the deallocation pipeline gives returned buffers.
                     "convert-bufferization-to-memref",
                     "fxc-convert-memref-copy-to-linalg",
+                    # x ** 3 (GELU's tanh form) as multiplications, which vectorize.
+                    "func.func(math-expand-ops{ops=fpowi})",
                     *(_vectorize(options) if options.vector_bits else ()),
                     "func.func(tm-tensor-to-loops)",
                     "func.func(convert-linalg-to-loops)",
@@ -113,16 +130,17 @@ class CpuBackend(Backend):
                     *(("fxc-sequentialize-parallel-reductions", "convert-scf-to-openmp", "canonicalize")
                       if options.openmp else ()),
                     "convert-scf-to-cf",
+                    "fxc-recoverable-checks",
                     "expand-strided-metadata",
                     "lower-affine",
                     "fxc-expand-f64-to-half",
                     # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
                     "func.func(arith-expand{include-bf16=true})",
-                    # Math ops with an LLVM intrinsic become it; the others
-                    # (erf, ...) calls into the process's libm, as the
-                    # refbackend's convert-math-to-libm does (the refbackend
-                    # expands erf into a polynomial first; libm's erff is
-                    # exact to 1 ulp, which eager's GELU matches).
+                    # f32 exp/log/tanh/erf become polynomials (vectorized
+                    # with their loops); other math ops with an LLVM
+                    # intrinsic become it; the rest calls into the process's
+                    # libm, as the refbackend's convert-math-to-libm does.
+                    *(("fxc-math-polynomial-approximation",) if options.vector_math else ()),
                     "func.func(convert-math-to-llvm)",
                     "convert-math-to-libm",
                     "convert-vector-to-llvm{reassociate-fp-reductions=true}",
@@ -136,8 +154,9 @@ class CpuBackend(Backend):
 
     def host_features(self, options):
         # The ExecutionEngine compiles for the host CPU model: its code may
-        # use any extension the host has.
-        return tuple(sorted(host_cpu.features()))
+        # use any extension the host has, and the int8 kernel its own.
+        kernel = INT8_KERNELS.get(options.int8_microkernel)
+        return tuple(sorted(host_cpu.features() | set(kernel.features if kernel else ())))
 
     def build(self, module, signature, options):
         shared_libs = [openmp.runtime_library()] if options.openmp else []
@@ -148,5 +167,6 @@ class CpuBackend(Backend):
             "host": {"arch": host_cpu.arch(), "features": list(self.host_features(options))},
             "host_calls": build.host_call_specs(module),
             "results": build.result_convention(module, signature.entry),
+            "checks": build.check_messages(module),
         }
         return Artifact(manifest, {build.SHARED_OBJECT: data})

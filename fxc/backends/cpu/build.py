@@ -13,15 +13,56 @@ import os
 import shutil
 import subprocess
 import tempfile
+import ctypes
 from typing import List
 
 from torch_mlir import ir
 from torch_mlir.execution_engine import ExecutionEngine
 
 from fxc.backends.cpu.passes.indirect_host_calls import SLOT_SUFFIX
+from fxc.backends.cpu.passes.recoverable_checks import CALLEE, MESSAGES
 from fxc.backends.cpu.runtime import SHARED_OBJECT
+from fxc.compiler.timing import phase
 from fxc.dialects import host_calls
 from fxc.errors import CompileError, location_of
+
+#: Linked into every shared object: the entry is called through
+#: ``fxc_guarded_call``, to which a failed check (fxc-recoverable-checks)
+#: returns with its index; -1 when the code ran to the end.
+GUARD_C = r"""
+#include <setjmp.h>
+#include <stdlib.h>
+static __thread jmp_buf *fxc_env;
+static __thread int fxc_failed;
+void fxc_check_failed(int index) {
+  if (!fxc_env) abort();
+  fxc_failed = index;
+  longjmp(*fxc_env, 1);
+}
+int fxc_guarded_call(void (*fn)(void *), void *args) {
+  jmp_buf env;
+  jmp_buf *outer = fxc_env;
+  fxc_env = &env;
+  if (setjmp(env)) {
+    fxc_env = outer;
+    return fxc_failed;
+  }
+  fn(args);
+  fxc_env = outer;
+  return -1;
+}
+"""
+
+# The JIT that compiles the module resolves every symbol; the shared
+# object's fxc_check_failed is the shim's.  Never called.
+_UNUSED_CHECK_FAILED = ctypes.CFUNCTYPE(None, ctypes.c_int)(lambda index: None)
+
+
+def check_messages(module: ir.Module) -> List[str]:
+    """The messages of the module's recoverable checks, by index."""
+    attrs = module.operation.attributes
+    return [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs[MESSAGES])] if MESSAGES in attrs else []
+
 
 def host_call_specs(module: ir.Module) -> List[dict]:
     """The manifest entries of the host calls of a module in the ``llvm`` stage
@@ -76,11 +117,15 @@ def shared_object(module: ir.Module, entry: str, *, opt_level: int, shared_libs:
     """Compiles ``module`` (LLVM dialect) to a shared object's bytes."""
     _check_translatable(module)
     try:
-        engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libs,
-                                 enable_object_dump=True, enable_pic=True)
+        with phase("LLVM: translate to LLVM IR"):
+            engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libs,
+                                     enable_object_dump=True, enable_pic=True)
     except RuntimeError as e:
         raise CompileError(f"LLVM could not compile the program: {e}") from None
-    if not engine.raw_lookup(f"_mlir_ciface_{entry}"):  # compiles the module
+    engine.raw_register_runtime(CALLEE, ctypes.cast(_UNUSED_CHECK_FAILED, ctypes.c_void_p))
+    with phase("LLVM: optimize + code generation (JIT)"):
+        found = engine.raw_lookup(f"_mlir_ciface_{entry}")  # compiles the module
+    if not found:
         raise CompileError(
             f"LLVM could not link '{entry}': a symbol the compiled code calls is missing "
             "(LLVM printed 'JIT session error: Symbols not found: [...]' above)"
@@ -89,12 +134,15 @@ def shared_object(module: ir.Module, entry: str, *, opt_level: int, shared_libs:
     if cc is None:
         raise CompileError("fxc's CPU backend links its code with the system C compiler driver, and "
                            "there is no 'cc' on PATH (install gcc or clang, or set CC)")
-    with tempfile.TemporaryDirectory(prefix="fxc-link-") as d:
-        obj, so = os.path.join(d, "program.o"), os.path.join(d, SHARED_OBJECT)
+    with tempfile.TemporaryDirectory(prefix="fxc-link-") as d, phase("link (object file + cc -shared)"):
+        obj, so, guard = (os.path.join(d, n) for n in ("program.o", SHARED_OBJECT, "guard.c"))
         engine.dump_to_object_file(obj)
+        with open(guard, "w") as f:
+            f.write(GUARD_C)
         # -Bsymbolic: the object's own functions (``main``...) bind to
         # themselves, never to a same-named symbol of the process (python's).
-        link = subprocess.run([cc, "-shared", "-Wl,-Bsymbolic", "-o", so, obj, "-lm"], capture_output=True, text=True)
+        link = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wl,-Bsymbolic", "-o", so, obj, guard, "-lm"],
+                              capture_output=True, text=True)
         if link.returncode != 0:
             raise CompileError(f"linking the compiled code failed: {link.stderr.strip()}")
         with open(so, "rb") as f:

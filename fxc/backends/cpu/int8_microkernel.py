@@ -25,13 +25,24 @@ faster); 4x16 and 5x16 were slower than 6x16 too.  The tiles (N panel, row
 tile) form one panel-major ``scf.parallel`` nest, so a thread's contiguous
 share keeps reusing one B panel.  The K loop keeps the accumulators in
 registers and adds them to C once (masked on the N edge, guarded on the M
-edge).
+edge), or overwrites C when the caller says so (``%acc`` false: the
+matmul's output was only zero-filled, and fxc-lower-int8-matmul dropped the
+fill).
 
 A constant ``B`` (a weight) is packed once, on the first call, into a
 module global (``@..._cached`` variant); otherwise B is packed per call.
+
+Two variants share this layout and tiling (:class:`PairKernel`): ``AVX2``
+calls the intrinsic, ``PORTABLE`` writes ``vpmaddwd``'s arithmetic as plain
+vector ops (widen to i32, multiply, add even and odd lanes), which any LLVM
+target vectorizes (x86 with SSE2 selects ``pmaddwd`` for it).  The VNNI
+kernel lives in :mod:`fxc.backends.cpu.int8_vnni_microkernel`.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Tuple
 
 MR = 6
 NR = 16
@@ -46,15 +57,15 @@ FLAG_TYPE = "memref<i32>"
 _PMADDWD = '"llvm.x86.avx2.pmadd.wd"'
 
 
-def func_names(signed: bool) -> dict:
+def func_names(signed: bool, prefix: str = "fxc_i8mm") -> dict:
     """Symbol names of the kernel functions for one signedness."""
     s = "s8" if signed else "u8"
     return {
-        "pack_a": f"fxc_i8mm_pack_a_{s}",
-        "pack_b": f"fxc_i8mm_pack_b_{s}",
-        "kernel": "fxc_i8mm_kernel",
-        "run": f"fxc_i8mm_{s}",
-        "run_cached": f"fxc_i8mm_cached_{s}",
+        "pack_a": f"{prefix}_pack_a_{s}",
+        "pack_b": f"{prefix}_pack_b_{s}",
+        "kernel": f"{prefix}_kernel",
+        "run": f"{prefix}_{s}",
+        "run_cached": f"{prefix}_cached_{s}",
     }
 
 
@@ -177,7 +188,39 @@ def _pack_b(name: str, ext: str) -> str:
   }}"""
 
 
-def _kernel(name: str) -> str:
+def _old_or_zero(out: str, row: str, col: str, mask: str, vty: str, lanes: int) -> list:
+    """The C tile that the kernel adds to: loaded when ``%acc``, else zero
+    (C is overwritten: the matmul's zero fill was dropped)."""
+    return [
+        f"  {out} = scf.if %acc -> {vty} {{",
+        f"    %ld = vector.maskedload %C[{row}, {col}], {mask}, %zero : {C_TYPE}, vector<{lanes}xi1>, {vty} into {vty}",
+        f"    scf.yield %ld : {vty}",
+        "  } else {",
+        f"    scf.yield %zero : {vty}",
+        "  }",
+    ]
+
+
+def _avx2_madd(out: str, a: str, b: str) -> list:
+    return [f"{out} = llvm.call_intrinsic {_PMADDWD}({a}, {b}) : (vector<16xi16>, vector<16xi16>) -> vector<{VEC}xi32>"]
+
+
+def _portable_madd(out: str, a: str, b: str) -> list:
+    """``vpmaddwd`` in target-independent vector ops."""
+    even = ", ".join(str(i) for i in range(0, 2 * VEC, 2))
+    odd = ", ".join(str(i) for i in range(1, 2 * VEC, 2))
+    w = f"vector<{2 * VEC}xi32>"
+    return [
+        f"{out}_wa = arith.extsi {a} : vector<{2 * VEC}xi16> to {w}",
+        f"{out}_wb = arith.extsi {b} : vector<{2 * VEC}xi16> to {w}",
+        f"{out}_m = arith.muli {out}_wa, {out}_wb : {w}",
+        f"{out}_e = vector.shuffle {out}_m, {out}_m [{even}] : {w}, {w}",
+        f"{out}_o = vector.shuffle {out}_m, {out}_m [{odd}] : {w}, {w}",
+        f"{out} = arith.addi {out}_e, {out}_o : vector<{VEC}xi32>",
+    ]
+
+
+def _kernel(name: str, madd: Callable[[str, str, str], list]) -> str:
     accs = [(r, v) for r in range(MR) for v in range(NR // VEC)]
     acc_names = [f"%acc{r}_{v}" for r, v in accs]
     vty = f"vector<{VEC}xi32>"
@@ -192,10 +235,7 @@ def _kernel(name: str) -> str:
         body.append(f"%av{r} = vector.broadcast %as{r} : i32 to {vty}")
         body.append(f"%a{r} = vector.bitcast %av{r} : {vty} to vector<16xi16>")
         for v in range(NR // VEC):
-            body.append(
-                f"%p{r}_{v} = llvm.call_intrinsic {_PMADDWD}(%a{r}, %b{v}) : "
-                f"(vector<16xi16>, vector<16xi16>) -> {vty}"
-            )
+            body.extend(madd(f"%p{r}_{v}", f"%a{r}", f"%b{v}"))
             body.append(f"%s{r}_{v} = arith.addi %acc{r}_{v}, %p{r}_{v} : {vty}")
     body.append(f"scf.yield {', '.join(f'%s{r}_{v}' for r, v in accs)} : {', '.join([vty] * len(accs))}")
     epilogue = []
@@ -204,10 +244,7 @@ def _kernel(name: str) -> str:
         epilogue.append(f"%inrow{r} = arith.cmpi ult, %row{r}, %M : index")
         epilogue.append(f"scf.if %inrow{r} {{")
         for v in range(NR // VEC):
-            epilogue.append(
-                f"  %old{r}_{v} = vector.maskedload %C[%row{r}, %col{v}], %mask{v}, %zero : "
-                f"{C_TYPE}, vector<{VEC}xi1>, {vty} into {vty}"
-            )
+            epilogue.extend(_old_or_zero(f"%old{r}_{v}", f"%row{r}", f"%col{v}", f"%mask{v}", vty, VEC))
             epilogue.append(f"  %new{r}_{v} = arith.addi %old{r}_{v}, %t#{r * (NR // VEC) + v} : {vty}")
             epilogue.append(
                 f"  vector.maskedstore %C[%row{r}, %col{v}], %mask{v}, %new{r}_{v} : "
@@ -225,7 +262,7 @@ def _kernel(name: str) -> str:
         masks.append(f"%mask{v} = vector.create_mask %left{v} : vector<{VEC}xi1>")
     ind = "\n        "
     return f"""
-  func.func private @{name}(%Ap: {AP_TYPE}, %Bp: {BP_TYPE}, %C: {C_TYPE}) {{{_CONSTANTS}
+  func.func private @{name}(%Ap: {AP_TYPE}, %Bp: {BP_TYPE}, %C: {C_TYPE}, %acc: i1) {{{_CONSTANTS}
     {consts}
     %c{MR}r = arith.constant {MR} : index
     %zero = arith.constant dense<0> : {vty}
@@ -249,33 +286,40 @@ def _kernel(name: str) -> str:
   }}"""
 
 
-def _drivers(names: dict) -> str:
-    sizes = f"""{_CONSTANTS}
-    %c{MR}r = arith.constant {MR} : index
+def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_type: str, packed_k: str,
+            a_cols: str, b_rows: str) -> str:
+    """The entry functions of a packed int8 kernel: ``run`` (pack B, pack
+    A, multiply) and ``run_cached`` (B packed once into a caller-owned
+    buffer, ``ready`` set after).  ``constants`` must define ``%c0`` and
+    ``%c1``; ``packed_k`` computes the packed K sizes from ``%K``, and
+    ``a_cols``/``b_rows`` name them for the allocations of A and B."""
+    sizes = f"""{constants}
+    %drv_mr = arith.constant {mr} : index
+    %drv_nr = arith.constant {nr} : index
+    %drv_zero = arith.constant 0 : i32
     %M = memref.dim %A, %c0 : {A_TYPE}
     %K = memref.dim %A, %c1 : {A_TYPE}
-    %MB = arith.ceildivui %M, %c{MR}r : index
-    %Mp = arith.muli %MB, %c{MR}r : index
-    %KP = arith.ceildivui %K, %c2 : index
-    %Ap = memref.alloc(%Mp, %KP) {{alignment = 64 : i64}} : {AP_TYPE}
-    func.call @{names['pack_a']}(%A, %Ap) : ({A_TYPE}, {AP_TYPE}) -> ()"""
+    %MB = arith.ceildivui %M, %drv_mr : index
+    %Mp = arith.muli %MB, %drv_mr : index{packed_k}
+    %Ap = memref.alloc(%Mp, {a_cols}) {{alignment = 64 : i64}} : {ap_type}
+    func.call @{names['pack_a']}(%A, %Ap) : ({A_TYPE}, {ap_type}) -> ()"""
     finish = f"""
-    func.call @{names['kernel']}(%Ap, %Bp, %C) : ({AP_TYPE}, {BP_TYPE}, {C_TYPE}) -> ()
-    memref.dealloc %Ap : {AP_TYPE}"""
+    func.call @{names['kernel']}(%Ap, %Bp, %C, %acc) : ({ap_type}, {bp_type}, {C_TYPE}, i1) -> ()
+    memref.dealloc %Ap : {ap_type}"""
     return f"""
-  func.func private @{names['run']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}) {{{sizes}
+  func.func private @{names['run']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %acc: i1) {{{sizes}
     %N = memref.dim %B, %c1 : {A_TYPE}
-    %NB = arith.ceildivui %N, %cNR : index
-    %Bp = memref.alloc(%NB, %KP) {{alignment = 64 : i64}} : {BP_TYPE}
-    func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {BP_TYPE}) -> (){finish}
-    memref.dealloc %Bp : {BP_TYPE}
+    %NB = arith.ceildivui %N, %drv_nr : index
+    %Bp = memref.alloc(%NB, {b_rows}) {{alignment = 64 : i64}} : {bp_type}
+    func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {bp_type}) -> (){finish}
+    memref.dealloc %Bp : {bp_type}
     return
   }}
-  func.func private @{names['run_cached']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %Bp: {BP_TYPE}, %ready: {FLAG_TYPE}) {{{sizes}
+  func.func private @{names['run_cached']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %acc: i1, %Bp: {bp_type}, %ready: {FLAG_TYPE}) {{{sizes}
     %flag = memref.load %ready[] : {FLAG_TYPE}
-    %todo = arith.cmpi eq, %flag, %c0_i32 : i32
+    %todo = arith.cmpi eq, %flag, %drv_zero : i32
     scf.if %todo {{
-      func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {BP_TYPE}) -> ()
+      func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {bp_type}) -> ()
       %one = arith.constant 1 : i32
       memref.store %one, %ready[] : {FLAG_TYPE}
     }}{finish}
@@ -283,11 +327,44 @@ def _drivers(names: dict) -> str:
   }}"""
 
 
-def kernel_module(signed_kinds) -> str:
-    """A module holding the kernel functions for the given signednesses."""
-    parts = [_kernel(func_names(True)["kernel"])]
-    for signed in sorted(set(signed_kinds), reverse=True):
-        names = func_names(signed)
-        ext = "extsi" if signed else "extui"
-        parts += [_pack_a(names["pack_a"], ext), _pack_b(names["pack_b"], ext), _drivers(names)]
-    return "module {" + "".join(parts) + "\n}\n"
+@dataclasses.dataclass(frozen=True)
+class PairKernel:
+    """One variant of the K-pair kernel, as fxc-lower-int8-matmul uses it.
+
+    Attributes:
+        name: the variant's name (the pass's ``kernel`` option).
+        prefix: prefix of its function symbols.
+        madd: writes one ``vpmaddwd`` (``out = madd(a, b)``) as MLIR lines.
+        features: host CPU features its code needs.
+    """
+
+    name: str
+    prefix: str
+    madd: Callable[[str, str, str], list]
+    features: Tuple[str, ...]
+
+    bp_type = BP_TYPE
+
+    def handles(self, signed: bool) -> bool:
+        return True
+
+    def func_names(self, signed: bool) -> dict:
+        return func_names(signed, self.prefix)
+
+    def packed_b_type(self, k: int, n: int) -> str:
+        return "memref<" + "x".join(str(d) for d in packed_b_shape(k, n)) + "xi32>"
+
+    def kernel_module(self, signed_kinds) -> str:
+        """A module holding the kernel functions for the given signednesses."""
+        parts = [_kernel(self.func_names(True)["kernel"], self.madd)]
+        for signed in sorted(set(signed_kinds), reverse=True):
+            names = self.func_names(signed)
+            ext = "extsi" if signed else "extui"
+            parts += [_pack_a(names["pack_a"], ext), _pack_b(names["pack_b"], ext),
+                      drivers(names, constants=_CONSTANTS, mr=MR, nr=NR, ap_type=AP_TYPE, bp_type=BP_TYPE,
+                              packed_k="\n    %KP = arith.ceildivui %K, %c2 : index", a_cols="%KP", b_rows="%KP")]
+        return "module {" + "".join(parts) + "\n}\n"
+
+
+AVX2 = PairKernel("avx2", "fxc_i8mm", _avx2_madd, ("avx2",))
+PORTABLE = PairKernel("portable", "fxc_i8mm_portable", _portable_madd, ())

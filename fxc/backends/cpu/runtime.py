@@ -161,6 +161,21 @@ def _set_shape(desc, shape) -> None:
         stride *= max(shape[i], 1)
 
 
+def _guarded(lib, entry: int, messages: List[str]):
+    """The entry called through the shared object's ``fxc_guarded_call``: a
+    check that fails in the code (fxc-recoverable-checks) raises its
+    message as a RuntimeError."""
+    guard = lib.fxc_guarded_call
+    guard.argtypes, guard.restype = [ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int
+
+    def call(args):
+        failed = guard(entry, args)
+        if failed >= 0:
+            raise RuntimeError(messages[failed])
+
+    return call
+
+
 class CpuExecutable:
     """The compiled function of a CPU artifact, callable on flat tensors."""
 
@@ -178,9 +193,10 @@ class CpuExecutable:
         self._lib, closer = _dlopen(artifact.files[SHARED_OBJECT])
         weakref.finalize(self, closer)
         self._callbacks = [self._install(call) for call in self.host.calls]
-        self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(
-            ctypes.cast(getattr(self._lib, f"_mlir__mlir_ciface_{sig.entry}"), ctypes.c_void_p).value
-        )
+        entry = ctypes.cast(getattr(self._lib, f"_mlir__mlir_ciface_{sig.entry}"), ctypes.c_void_p).value
+        self._fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(entry)
+        if manifest.get("checks"):
+            self._fn = _guarded(self._lib, entry, manifest["checks"])
         arg_types, result_types = sig.arg_types(), sig.result_types()
         names = [sig.inputs[ref].name if kind == "input" else ref for kind, ref in sig.args]
         self._checks = list(zip(names, arg_types))
@@ -189,13 +205,19 @@ class CpuExecutable:
         self._free: List[_Frame] = []
         self._has_host_calls = bool(self.host.calls)
         self._result_types = result_types
-        self._dynamic = not all(t is not None and t.is_static for t in arg_types + result_types)
+        self._dynamic = not all(t is not None and t.is_static for t in arg_types + result_types) or bool(sig.values)
         # How results come back (fxc-results-to-out-params decided it on the code's types).
         self._returned = [len(t.shape) for t in result_types] if manifest.get("results") == "returned" else None
         if self._dynamic:
+            # Per input: None for an int, else what a tensor the code can read
+            # as it is has (the fast test; anything else takes _slow_input).
+            self._fast = [None if t is None else
+                          (t.dtype, len(t.shape), tuple((j, d) for j, d in enumerate(t.shape) if isinstance(d, int)))
+                          for t in arg_types]
             self._guards = ShapeGuards(
                 [(n, sig.inputs[ref].value if t is None else tuple(t.shape))
-                 for n, t, (kind, ref) in zip(names, arg_types, sig.args)], sig.symbols, sig.checks)
+                 for n, t, (kind, ref) in zip(names, arg_types, sig.args)], sig.symbols, sig.checks,
+                [(sym, sig.args.index(("input", i)), j) for sym, i, j in sig.values])
             return
         self._shapes_in = [torch.Size(t.shape) for t in arg_types]
         self._dtypes_in = [t.dtype for t in arg_types]
@@ -251,8 +273,16 @@ class CpuExecutable:
         descriptors and the results for this call."""
         if len(values) != self._n_in:
             raise TypeError(f"expected {self._n_in} inputs, got {len(values)}")
-        values = [self._checked_int(i, v) if ttype is None else self._slow_input(i, v)
-                  for i, (v, (_, ttype)) in enumerate(zip(values, self._checks))]
+        values = list(values)
+        for i, (v, fast) in enumerate(zip(values, self._fast)):
+            if fast is None:
+                values[i] = self._checked_int(i, v)
+                continue
+            dtype, rank, static = fast
+            tt = type(v)
+            if not ((tt is _Tensor or tt is _Parameter) and v.dtype is dtype and v.dim() == rank
+                    and v.is_contiguous() and v.is_cpu and not v.is_neg() and all(v.shape[j] == n for j, n in static)):
+                values[i] = self._slow_input(i, v)
         env = self._guards.bind(values)
         free = self._free
         frame = free.pop() if free else _Frame(self._shapes, self._n_in, self._returned)

@@ -17,8 +17,13 @@ builder's C++ API and TTIR differ between them, the language does not), and
 a person can read and edit it.  The builder would tie artifacts to one
 triton build and could not run in the interpreter.
 
-Artifacts hold ``kernels.py`` (all kernels), the host plan and the host
-calls; with ``Options(cuda_arch=90)`` also each kernel's PTX and cubin for
+Symbolic (dynamic) sizes follow ``sizes.py``: kernels take the symbols as
+integer arguments, the plan evaluates grids and shapes per call, and
+reuses intermediate buffers (``fxc.runtime.gpu_plan.assign_slots``, shared
+with the NVVM backend).
+
+Artifacts hold ``kernels.py`` (all kernels), the host plan, the host
+calls and tensor constants (``const/N.bin``); with ``Options(cuda_arch=90)`` also each kernel's PTX and cubin for
 that architecture, compiled here by ``triton.compile`` (``ptx.py``).
 """
 
@@ -62,7 +67,7 @@ class TritonBackend(Backend):
     def build(self, module, signature, options):
         host_calls = plan.host_call_specs(module)
         files = {plan.KERNELS: plan.kernel_module(module).encode()}
-        steps = plan.host_plan(module, signature.entry, host_calls)
+        steps = plan.host_plan(module, signature.entry, host_calls, files)
         if options.cuda_arch is not None:
             from fxc.backends.triton import ptx
 

@@ -13,6 +13,8 @@ What a group can take:
 A ``linalg.fill`` read only by kernels belongs to none: each kernel that
 reads it recomputes it.
 
+* a ``tm_tensor.scan`` (cumsum) is always a root; its group takes what a
+  pointwise group takes but no reductions.
 * ``pointwise`` / ``reduction`` groups: elementwise ``linalg.generic``,
   ``linalg.fill``, ``linalg.transpose``, unit-dim ``tensor.expand_shape`` /
   ``collapse_shape``, and reductions whose reduced sizes equal the group's
@@ -29,13 +31,27 @@ from typing import Dict, List, Optional
 
 from torch_mlir import ir
 
+from fxc.backends.triton.sizes import Shapes, Size
 from fxc.errors import CompileError, location_of
 
 CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
-COMPUTE = ("linalg.generic", "linalg.fill", "linalg.transpose", *CONTRACTIONS)
+#: Data movement, read through index arithmetic by the kernel that uses it.
+MOVES = ("tensor.extract_slice", "tensor.concat", "tensor.cast", "tensor.pad", "tensor.insert_slice")
+#: Scans (cumsum): always a kernel's root, the scanned dim its reduction axis.
+SCANS = ("tm_tensor.scan",)
+COMPUTE = ("linalg.generic", "linalg.fill", "linalg.transpose", *MOVES, *CONTRACTIONS, *SCANS)
 RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")
 #: Ops left in the host function (views, effects, constants).
-HOST_OPS = ("tensor.empty", "arith.constant", "func.call", "func.return", *RESHAPES)
+#: Scalar size arithmetic (dynamic shapes), left in the host function too.
+SIZE_OPS = ("tensor.dim", "arith.muli", "arith.addi", "arith.subi", "arith.divsi", "arith.floordivsi",
+            "arith.ceildivsi", "arith.divui", "arith.remsi", "arith.index_cast", "affine.apply", "arith.cmpi",
+            "arith.select", "arith.maxsi", "arith.minsi")
+#: Checks on sizes (torch-mlir's ``cf.assert``s of matching dims): host-plan checks.
+CHECK_OPS = ("cf.assert",)
+#: Reshapes to sizes computed at run time: views made by the host plan.
+HOST_VIEWS = ("tensor.reshape", "tensor.from_elements")
+HOST_OPS = ("tensor.empty", "arith.constant", "func.call", "func.return", *RESHAPES, *SIZE_OPS, *CHECK_OPS,
+            *HOST_VIEWS)
 
 
 def iterator_types(op) -> List[str]:
@@ -62,17 +78,18 @@ def indexing_maps(op) -> list:
     return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
 
 
-def loop_sizes(op) -> List[int]:
-    """The static loop ranges of a generic (from its operands' shapes)."""
+def loop_sizes(op, shapes: Optional[Shapes] = None) -> List[Size]:
+    """The loop ranges of a generic (from its operands' shapes; a dynamic
+    range is an expression over size symbols)."""
+    shapes = shapes or Shapes()
     maps = indexing_maps(op)
-    sizes: List[Optional[int]] = [None] * maps[0].n_dims
+    sizes: List[Optional[Size]] = [None] * maps[0].n_dims
     for m, v in zip(maps, op.operands):
-        shape = ir.RankedTensorType(v.type).shape
-        for e, s in zip(m.results, shape):
-            if dim_position(e) is not None:
+        for e, s in zip(m.results, shapes.shape(v)):
+            if dim_position(e) is not None and (sizes[dim_position(e)] is None or isinstance(s, int)):
                 sizes[dim_position(e)] = s
-    if any(s is None or s < 0 for s in sizes):
-        raise CompileError("fxc's Triton backend needs static loop sizes here", location_of(op.location))
+    if any(s is None for s in sizes):
+        raise CompileError("fxc's Triton backend cannot find a loop's range here", location_of(op.location))
     return sizes
 
 
@@ -100,7 +117,7 @@ class Group:
     def kind(self) -> str:
         if self.contraction is not None:
             return "matmul"
-        return "reduction" if self.r_sizes is not None else "pointwise"
+        return "reduction" if self.r_sizes is not None or self.root.name in SCANS else "pointwise"
 
 
 def _users(op) -> list:
@@ -111,6 +128,8 @@ def _can_absorb(g: Group, op, users) -> bool:
     name = op.name
     if name == "linalg.fill":
         return True
+    if name in SCANS or (g.root.name in SCANS and (is_reduction(op) or name in CONTRACTIONS)):
+        return False
     if g.contraction is not None:
         upstream = any(u == g.contraction or u in g.feeds_contraction for u in users)
         if upstream:
@@ -119,7 +138,7 @@ def _can_absorb(g: Group, op, users) -> bool:
         return name == "linalg.generic" and not is_reduction(op)
     if name in RESHAPES:
         return is_unit_reshape(op)
-    if name == "linalg.transpose":
+    if name == "linalg.transpose" or name in MOVES:
         return True
     if name in CONTRACTIONS:
         return g.r_sizes is None and all(o.name in ("linalg.generic", "linalg.fill") for o in g.ops)

@@ -3,13 +3,17 @@
 ``triton.compile`` builds TTIR, TTGIR, PTX and a cubin for
 ``GPUTarget("cuda", arch, 32)`` on a machine without a GPU (the triton wheel
 ships ``ptxas``).  The PTX ISA version is pinned (``ptx_version``, default
-87) so the PTX also loads on a CUDA 13.0 driver.
+87) so the PTX also loads on a CUDA 13.0 driver.  Size symbols are ``i32``
+arguments; block sizes chosen at launch are compiled at ``sizes.HINT``.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Dict
+
+from fxc.backends.triton.sizes import HINT
+from fxc.runtime.shapes import compile_expr
 
 _PTR = {"float32": "*fp32", "float16": "*fp16", "bfloat16": "*bf16", "float64": "*fp64", "int8": "*i8",
         "int16": "*i16", "int32": "*i32", "int64": "*i64", "bool": "*i1"}
@@ -23,11 +27,16 @@ def compile_kernel(module, step: dict, buffers: list, arch: int, ptx_version: in
     from triton.compiler import ASTSource
 
     fn = getattr(module, step["kernel"])
-    names = fn.arg_names
-    bufs = step["args"] + step["outs"]
-    signature = {n: _PTR[buffers[b]["dtype"]] for n, b in zip(names, bufs)}
-    signature.update({k: "constexpr" for k in step["meta"]})
-    src = ASTSource(fn, signature, constexprs=dict(step["meta"]))
+    names = iter(fn.arg_names)
+    signature = {n: _PTR[buffers[b]["dtype"]] for b, n in zip(step["args"] + step["outs"], names)}
+    if "checks" in step:
+        signature[next(names)] = "*i32"  # fxc_err
+    signature.update({s: "i32" for s in step.get("symbols", ())})
+    # Launch-time block sizes are compiled at the sizes block sizes were chosen for (sizes.HINT).
+    meta = {k: v if isinstance(v, int) else compile_expr(v)[0]({s: HINT for s in compile_expr(v)[1]})
+            for k, v in step["meta"].items()}
+    signature.update({k: "constexpr" for k in meta})
+    src = ASTSource(fn, signature, constexprs=meta)
     options = {"num_warps": step["num_warps"], "ptx_version": ptx_version}
     if "num_stages" in step:
         options["num_stages"] = step["num_stages"]

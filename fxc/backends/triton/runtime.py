@@ -12,8 +12,10 @@ source).  Where the kernels run follows the inputs' device:
   cubins an artifact may carry are for inspection and ahead-of-time checks;
   launching them needs the exact triton that built them).
 
-Each call owns its buffers (allocated per call; PyTorch's caching allocator
-reuses the memory) and its host-call state, so calls may run concurrently.
+The plan itself (input checks, buffers and their reuse, views, host calls
+between launches) runs on the GPU runtime shared with the NVVM backend,
+:mod:`fxc.runtime.gpu_plan`; this module is only the Triton
+:class:`~fxc.runtime.gpu_plan.Launcher`.
 """
 
 from __future__ import annotations
@@ -24,15 +26,13 @@ import os
 import sys
 import tempfile
 import threading
-from typing import Dict, List
+from typing import Dict
 
 import torch
 
-from fxc.runtime import host as host_runtime
 from fxc.runtime.artifact import Artifact
-from fxc.runtime.program import readable
-from fxc.runtime.signature import Signature
-from fxc.runtime.torch_ops import dtype_of
+from fxc.runtime.gpu_plan import Launcher, PlanExecutable
+from fxc.runtime.shapes import compile_expr
 
 KERNELS = "kernels.py"
 _LOCK = threading.Lock()
@@ -59,6 +59,11 @@ def _interpreting():
 
 def _import_kernels(source: str, interpret: bool):
     """The kernels module, decorated for the interpreter or for the GPU."""
+    # triton itself is imported first, outside TRITON_INTERPRET: imported
+    # inside, its own jit functions (tl.cdiv...) become interpreted ones and
+    # a module it imports later (gluon, at the first launch) asserts.
+    import triton  # noqa: F401
+
     folder = tempfile.mkdtemp(prefix="fxc-triton-")
     name = f"fxc_triton_kernels_{'interp' if interpret else 'gpu'}_{os.path.basename(folder).replace('-', '_')}"
     path = os.path.join(folder, f"{name}.py")
@@ -80,80 +85,72 @@ def _import_kernels(source: str, interpret: bool):
     return module
 
 
-class TritonExecutable:
+def _launch_values(step: dict, env: Dict[str, int]):
+    """A launch's grid, block sizes and size arguments for this call's symbols."""
+    env = dict(env)
+    for name, expr in step.get("aliases", {}).items():  # the kernel's names for size expressions
+        env[name] = compile_expr(expr)[0](env)
+
+    def value(x):
+        return x if isinstance(x, int) else compile_expr(x)[0](env)
+
+    grid = tuple(value(g) for g in step["grid"])
+    meta = {k: value(v) for k, v in step["meta"].items()}
+    for k, limit in step.get("limits", {}).items():
+        if meta[k] > limit:
+            raise RuntimeError(f"{step['kernel']}: {k} = {meta[k]} at these sizes, over the limit {limit} of "
+                               f"fxc's Triton kernels (a persistent reduction holds a whole row)")
+    return grid, meta, [env[s] for s in step.get("symbols", ())]
+
+
+class TritonLauncher(Launcher):
+    """Launches ``kernels.py``'s functions: interpreted on CPU tensors, JIT-compiled on CUDA ones."""
+
+    name = "Triton"
+    device_types = ("cpu", "cuda")
+
+    def __init__(self, artifact: Artifact):
+        self._source = artifact.files[KERNELS].decode()
+        self._bf16 = "tl.bfloat16" in self._source or any(
+            b["dtype"] == "bfloat16" for b in artifact.manifest["plan"]["buffers"])
+        self._modules: Dict[bool, object] = {}
+
+    def check_device(self, device: torch.device) -> None:
+        super().check_device(device)
+        if device.type == "cpu" and self._bf16:
+            # Measured with triton 3.9: interpreted bf16 loads return garbage
+            # (x + x gives NaN) and bf16 casts inside kernels round wrongly,
+            # so any bf16 buffer or kernel value is refused rather than run wrong.
+            raise RuntimeError("Triton's interpreter does not compute bfloat16 correctly; run this program "
+                               "on CUDA tensors (or compile it for target='cpu')")
+
+    def _kernels(self, interpret: bool):
+        with _LOCK:
+            known = self._modules.get(interpret)
+        if known is None:
+            known = _import_kernels(self._source, interpret)
+            with _LOCK:
+                known = self._modules.setdefault(interpret, known)
+        return known
+
+    def launch(self, step, args, outs, env, device):
+        fn = getattr(self._kernels(device.type == "cpu"), step["kernel"])
+        grid, meta, sizes = _launch_values(step, env)
+        err = [torch.zeros(1, dtype=torch.int32, device=device)] if "checks" in step else []
+        if device.type == "cpu":
+            with _interpreting():
+                fn[grid](*args, *outs, *err, *sizes, **meta)
+        else:
+            extra = {"num_warps": step["num_warps"]}
+            if "num_stages" in step:
+                extra["num_stages"] = step["num_stages"]
+            fn[grid](*args, *outs, *err, *sizes, **meta, **extra)
+        if err and int(err[0]):  # a failed run-time check (an index out of bounds)
+            raise RuntimeError(f"{step['kernel']}: {step['checks'][int(err[0]) - 1]}")
+
+
+class TritonExecutable(PlanExecutable):
     """The host plan of a Triton artifact, callable on flat tensors."""
 
     def __init__(self, artifact: Artifact, objects=None):
-        manifest = artifact.manifest
-        self.signature = Signature.from_json(manifest["signature"])
-        self.plan = manifest["plan"]
-        self.host = host_runtime.HostRuntime(manifest.get("host_calls", []), objects)
-        self._source = artifact.files[KERNELS].decode()
-        self._modules: Dict[bool, object] = {}
-        sig = self.signature
-        self._names = [sig.inputs[ref].name if kind == "input" else ref for kind, ref in sig.args]
-        self._types = [(dtype_of(b["dtype"]), tuple(b["shape"])) for b in self.plan["buffers"]]
-
-    def _kernels(self, interpret: bool):
-        if interpret not in self._modules:
-            self._modules[interpret] = _import_kernels(self._source, interpret)
-        return self._modules[interpret]
-
-    def _check(self, tensors) -> torch.device:
-        if len(tensors) != len(self.plan["inputs"]):
-            raise TypeError(f"expected {len(self.plan['inputs'])} inputs, got {len(tensors)}")
-        device = None
-        for name, t, b in zip(self._names, tensors, self.plan["inputs"]):
-            dtype, shape = self._types[b]
-            if not isinstance(t, torch.Tensor):
-                raise TypeError(f"input '{name}': expected a torch.Tensor, got {type(t).__name__}")
-            if t.dtype != dtype and not (t.dtype.itemsize == dtype.itemsize and t.dtype.is_floating_point
-                                         == dtype.is_floating_point):
-                raise TypeError(f"input '{name}': expected dtype {dtype}, got {t.dtype}")
-            if tuple(t.shape) != shape:
-                raise ValueError(f"input '{name}': expected shape [{', '.join(map(str, shape))}], "
-                                 f"got [{', '.join(map(str, t.shape))}]")
-            if t.device.type not in ("cpu", "cuda") or (device is not None and t.device != device):
-                raise ValueError(f"input '{name}': expected a cpu or cuda tensor on the inputs' device, "
-                                 f"got device {t.device}")
-            device = t.device
-        return device or torch.device("cpu")
-
-    def __call__(self, *tensors: torch.Tensor) -> List[torch.Tensor]:
-        device = self._check(tensors)
-        if device.type == "cpu" and any(dt == torch.bfloat16 for dt, _ in self._types):
-            # Measured with triton 3.9: interpreted bf16 loads return garbage
-            # (x + x gives NaN), so this is refused rather than run wrong.
-            raise RuntimeError("Triton's interpreter does not compute bfloat16 correctly; run this program "
-                               "on CUDA tensors (or compile it for target='cpu')")
-        kernels = self._kernels(device.type == "cpu")
-        bufs: List = [None] * len(self._types)
-        for b, t in zip(self.plan["inputs"], tensors):
-            bufs[b] = readable(t)
-        state = self.host.begin() if self.host.calls else None
-        try:
-            for step in self.plan["steps"]:
-                kind = step["kind"]
-                if kind == "view":
-                    bufs[step["dst"]] = bufs[step["src"]].reshape(self._types[step["dst"]][1])
-                    continue
-                outs = [torch.empty(self._types[o][1], dtype=self._types[o][0], device=device) for o in step["outs"]]
-                for o, t in zip(step["outs"], outs):
-                    bufs[o] = t
-                args = [bufs[a] for a in step["args"]]
-                if kind == "launch":
-                    fn = getattr(kernels, step["kernel"])
-                    extra = {"num_warps": step["num_warps"]} if device.type == "cuda" else {}
-                    if device.type == "cuda" and "num_stages" in step:
-                        extra["num_stages"] = step["num_stages"]
-                    if device.type == "cpu":
-                        with _interpreting():
-                            fn[tuple(step["grid"])](*args, *outs, **step["meta"])
-                    else:
-                        fn[tuple(step["grid"])](*args, *outs, **step["meta"], **extra)
-                else:
-                    self.host.run(self.host.calls[step["call"]], args, outs)
-        finally:
-            if state is not None:
-                self.host.end(state)
-        return [bufs[o] for o in self.plan["outputs"]]
+        super().__init__(artifact, objects, TritonLauncher(artifact))

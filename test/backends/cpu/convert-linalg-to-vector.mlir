@@ -46,11 +46,13 @@ func.func @relu(%a: memref<256xf32>, %b: memref<256xf32>) {
   return
 }
 
-// A row reduction: the row's partial result is carried through the loop.
+// A row reduction: a whole vector of partial sums is carried through the
+// loop (one vector add per step) and reduced once, after it.
 // AVX512-LABEL: func.func @row_sum(
 // AVX512: scf.for %[[I:.*]] = %c0 to %c8 step %c1 {
-// AVX512:   scf.for %{{.*}} = %c0 to %c128 step %c64 iter_args(%{{.*}} = %{{.*}}) -> (vector<1xf32>) {
-// AVX512:     vector.multi_reduction <add>, %{{.*}} [1] : vector<1x64xf32> to vector<1xf32>
+// AVX512:   %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c128 step %c64 iter_args(%{{.*}} = %{{.*}}) -> (vector<1x64xf32>) {
+// AVX512:     arith.addf %{{.*}} : vector<1x64xf32>
+// AVX512:   vector.multi_reduction <add>, %[[ACC]], %{{.*}} [1] : vector<1x64xf32> to vector<1xf32>
 func.func @row_sum(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<8x128xf32>) outs(%b : memref<8x1xf32>) {
   ^bb0(%in: f32, %out: f32):
@@ -60,10 +62,12 @@ func.func @row_sum(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   return
 }
 
-// A NaN-propagating max reduction (softmax's row max) has no x86 vector
-// reduction instruction; it stays scalar.
+// A NaN-propagating max reduction (softmax's row max): elementwise maximumf
+// in the loop, one horizontal reduction after it.
 // AVX512-LABEL: func.func @row_max(
-// AVX512: linalg.generic
+// AVX512:   %[[ACC:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<1x64xf32>) {
+// AVX512:     arith.maximumf %{{.*}} : vector<1x64xf32>
+// AVX512:   vector.multi_reduction <maximumf>, %[[ACC]], %{{.*}} [1] : vector<1x64xf32> to vector<1xf32>
 func.func @row_max(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<8x128xf32>) outs(%b : memref<8x1xf32>) {
   ^bb0(%in: f32, %out: f32):
@@ -86,8 +90,11 @@ func.func @compare(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xi1>) {
   return
 }
 
+// Fully dynamic: cache tiles of every size, M and N peeled, K whole.
 // AVX512-LABEL: func.func @dynamic(
-// AVX512: linalg.matmul
+// AVX512: vector<8x32xf32>
+// AVX512-NOT: linalg.matmul
+// Integer matmuls are not this pass's (fxc-lower-int8-matmul or loops).
 // AVX512-LABEL: func.func @int_matmul(
 // AVX512: linalg.matmul
 func.func @dynamic(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>) {
@@ -96,5 +103,108 @@ func.func @dynamic(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>
 }
 func.func @int_matmul(%a: memref<16x16xi32>, %b: memref<16x16xi32>, %c: memref<16x16xi32>) {
   linalg.matmul ins(%a, %b : memref<16x16xi32>, memref<16x16xi32>) outs(%c : memref<16x16xi32>)
+  return
+}
+
+// Dynamic sizes (issue 11): a dynamic M is tiled like a static one, then its
+// register-tile loop is peeled: the main loop takes 8 x 32 tiles, the
+// remainder one row at a time, both vectorized.
+// AVX512-LABEL: func.func @matmul_dynamic_m(
+// AVX512: scf.forall
+// AVX512:   scf.for %{{.*}} = %c0 to %{{.*}} step %c8 {
+// AVX512:     iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>) {
+// AVX512-COUNT-8: vector.fma %{{.*}} : vector<32xf32>
+// AVX512:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 {
+// AVX512:     iter_args(%{{.*}} = %{{.*}}) -> (vector<1x32xf32>) {
+// AVX512:       vector.fma %{{.*}} : vector<32xf32>
+// AVX512-NOT: linalg.matmul
+func.func @matmul_dynamic_m(%a: memref<?x256xf32>, %b: memref<256x512xf32>, %c: memref<?x512xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x256xf32>, memref<256x512xf32>) outs(%c : memref<?x512xf32>)
+  return
+}
+
+// Dynamic M and N (attention scores at a dynamic sequence length): both
+// peeled; four variants, all vectorized.
+// AVX512-LABEL: func.func @matmul_dynamic_mn(
+// AVX512-COUNT-8: vector.fma %{{.*}} : vector<32xf32>
+// AVX512-COUNT-8: vector.fma %{{.*}} : vector<1xf32>
+// AVX512: vector.fma %{{.*}} : vector<32xf32>
+// AVX512: vector.fma %{{.*}} : vector<1xf32>
+// AVX512-NOT: linalg.matmul
+func.func @matmul_dynamic_mn(%a: memref<?x64xf32>, %b: memref<64x?xf32>, %c: memref<?x?xf32>) {
+  linalg.matmul ins(%a, %b : memref<?x64xf32>, memref<64x?xf32>) outs(%c : memref<?x?xf32>)
+  return
+}
+
+// A dynamic innermost extent: one-vector tiles in a peeled loop (the row's
+// partial sum carried through it), the remainder left for the scalar loops.
+// AVX512-LABEL: func.func @row_sum_dynamic(
+// AVX512: scf.for %{{.*}} = %c0 to %c8 step %c1 {
+// AVX512:   scf.for %{{.*}} = %c0 to %{{.*}} step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<1x16xf32>) {
+// AVX512:   vector.multi_reduction <add>, %{{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// AVX512:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 {
+// AVX512:     linalg.generic
+func.func @row_sum_dynamic(%a: memref<8x?xf32>, %b: memref<8x1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<8x?xf32>) outs(%b : memref<8x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A dynamic outer extent: rows of size 1 are static tiles.
+// AVX512-LABEL: func.func @bias_tanh_dynamic_rows(
+// AVX512: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 {
+// AVX512:   scf.for %{{.*}} = %c0 to %c512 step %c64 {
+// AVX512:     math.tanh %{{.*}} : vector<1x64xf32>
+func.func @bias_tanh_dynamic_rows(%a: memref<?x512xf32>, %b: memref<512xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a, %b : memref<?x512xf32>, memref<512xf32>) outs(%a : memref<?x512xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %s = arith.addf %in, %in2 : f32
+    %t = math.tanh %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// A transpose of the two innermost dimensions (a weight transposed for a
+// linear) moves 16 x 16 tiles through AVX-512 shuffles (8 x 8 on AVX2).
+// AVX512-LABEL: func.func @transpose_2d(
+// AVX512: scf.for %{{.*}} step %c16 {
+// AVX512:   scf.for %{{.*}} step %c16 {
+// AVX512-COUNT-16: vector.load %{{.*}} vector<16xf32>
+// AVX512: vector.shuffle
+// AVX512-COUNT-16: vector.store %{{.*}} vector<16xf32>
+// AVX512-NOT: linalg.transpose
+// AVX2-LABEL: func.func @transpose_2d(
+// AVX2: step %c8 {
+// AVX2-COUNT-8: vector.load %{{.*}} vector<8xf32>
+// AVX2: vector.shuffle
+func.func @transpose_2d(%a: memref<64x32xf32>, %b: memref<32x64xf32>) {
+  linalg.transpose ins(%a : memref<64x32xf32>) outs(%b : memref<32x64xf32>) permutation = [1, 0]
+  return
+}
+
+// A transpose that keeps the innermost dimension (attention heads) copies
+// rows as vectors.
+// AVX512-LABEL: func.func @transpose_heads(
+// AVX512: vector.load %{{.*}} vector<16xf32>
+// AVX512: vector.store %{{.*}} vector<16xf32>
+// AVX512-NOT: linalg.transpose
+func.func @transpose_heads(%a: memref<1x64x4x16xf32>, %b: memref<1x4x64x16xf32>) {
+  linalg.transpose ins(%a : memref<1x64x4x16xf32>) outs(%b : memref<1x4x64x16xf32>) permutation = [0, 2, 1, 3]
+  return
+}
+
+// bfloat16 inputs into a float32 accumulator (a bf16 matmul, widened by
+// torch-mlir): the inputs are widened as they are read, the tile is the
+// f32 one.
+// AVX512-LABEL: func.func @matmul_bf16(
+// AVX512: arith.extf %{{.*}} : vector<{{.*}}xbf16> to vector<{{.*}}xf32>
+// AVX512-COUNT-8: vector.fma %{{.*}} : vector<32xf32>
+// AVX512-NOT: linalg.matmul
+func.func @matmul_bf16(%a: memref<64x256xbf16>, %b: memref<256x512xbf16>, %c: memref<64x512xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x256xbf16>, memref<256x512xbf16>) outs(%c : memref<64x512xf32>)
   return
 }

@@ -1,18 +1,27 @@
 // RUN: fxc-opt --target nvvm --stage gpu %s | FileCheck %s
 
-// The elementwise loop nest is tiled: rows are blocks, 256 columns a block's
-// threads; the row reduction keeps its sequential loop, one thread per row.
-// Each loop nest becomes one outlined kernel launched in program order.
+// Each loop nest is one outlined kernel over its linearized iterations,
+// launched in program order: the 4x8 elementwise nest is 32 threads (the
+// column index fastest), the short row reduction one thread per row keeping
+// its sequential loop.
 
 // CHECK-LABEL: func.func @main
-// CHECK: gpu.launch_func @main_kernel::@main_kernel blocks in (%[[C4:.*]], %[[C1:.*]], %[[C1]]) threads in (%[[C1]], %[[C256:.*]], %[[C1]])
-// CHECK-SAME: args({{.*}}%arg0 : memref<4x8xf32>, %arg1 : memref<8xf32>{{.*}}%arg2 : memref<4x8xf32>
-// CHECK: gpu.launch_func @main_kernel_0::@main_kernel blocks in
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: gpu.launch_func @main_kernel::@main_kernel blocks in (%[[C1]], %[[C1]], %[[C1]]) threads in (%[[C32]], %[[C1]], %[[C1]])
+// CHECK-SAME: args(%arg0 : memref<4x8xf32>, %arg1 : memref<8xf32>, %arg2 : memref<4x8xf32>)
+// CHECK: gpu.launch_func @main_kernel_0::@main_kernel blocks in (%[[C1]], %[[C1]], %[[C1]]) threads in (%[[C4]], %[[C1]], %[[C1]])
 // CHECK-NEXT: return
 // CHECK: gpu.module @main_kernel
 // CHECK: gpu.func @main_kernel({{.*}}) kernel
-// CHECK: gpu.block_id x
-// CHECK: gpu.thread_id y
+// CHECK: %[[BX:.*]] = gpu.block_id x
+// CHECK: %[[TX:.*]] = gpu.thread_id x
+// CHECK: %[[FLAT:.*]] = arith.addi %{{.*}}, %[[TX]] : index
+// CHECK: scf.if
+// CHECK: %[[COL:.*]] = arith.remui %[[FLAT]]
+// CHECK: %[[ROW:.*]] = arith.divui %[[FLAT]]
+// CHECK: memref.load %arg0[%[[ROW]], %[[COL]]]
 // CHECK: math.exp
 // CHECK: gpu.module @main_kernel_0
 // CHECK: scf.for

@@ -8,12 +8,16 @@ memrefs: each tensor argument is passed as its buffer
 ``bufferization.to_tensor restrict``, so ownership stays with compiled code
 and the deallocation pipeline frees it.  The declaration's type changes to
 ``(args..., results...) -> ()``.
+
+A result of dynamic size is sized by the call's last ``fxc.result_sizes``
+operands, 0-d ``i64`` tensors holding its dynamic dimensions in order (the
+frontend computes them from the op's fake result).
 """
 
 from __future__ import annotations
 
 from torch_mlir import ir
-from torch_mlir.dialects import bufferization, func, memref
+from torch_mlir.dialects import arith, bufferization, func, memref, tensor
 
 from fxc._mlir_compat import ops_named
 from fxc.compiler.passes import ModulePass, register
@@ -47,17 +51,28 @@ class BufferizeHostCalls(ModulePass):
             # has replaced the function type.
             decl.attributes["fxc.buffer_types"] = ir.ArrayAttr.get([ir.TypeAttr.get(t) for t in ins + outs])
             decl.attributes["fxc.num_results"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), len(outs))
+            sized = "fxc.result_sizes" in decl.attributes
+            n_sizes = ir.IntegerAttr(decl.attributes["fxc.result_sizes"]).value if sized else 0
             for call in ops_named(module_op, "func.call"):
                 if ir.FlatSymbolRefAttr(call.attributes["callee"]).value == name:
-                    self._rewrite_call(call, name, ins, outs)
+                    self._rewrite_call(call, name, ins, outs, n_sizes)
 
-    def _rewrite_call(self, call, name, ins, outs):
+    def _rewrite_call(self, call, name, ins, outs, n_sizes):
         with call.location, ir.InsertionPoint(call):
+            operands = list(call.operands)
+            sizes = [arith.IndexCastOp(ir.IndexType.get(), tensor.ExtractOp(v, []).result).result
+                     for v in operands[len(operands) - n_sizes:]]
             args = [
                 bufferization.ToBufferOp(mt, v, read_only=True).result
-                for v, mt in zip(call.operands, ins)
+                for v, mt in zip(operands, ins)
             ]
-            allocs = [memref.AllocOp(mt, [], []).result for mt in outs]
+            allocs = []
+            for mt in outs:
+                n_dynamic = sum(1 for d in ir.MemRefType(mt).shape if d == ir.ShapedType.get_dynamic_size())
+                if n_dynamic > len(sizes):
+                    raise self.fail(call, f"host call {name}: a result of dynamic size {mt} has no sizes")
+                allocs.append(memref.AllocOp(mt, sizes[:n_dynamic], []).result)
+                sizes = sizes[n_dynamic:]
             func.CallOp([], ir.FlatSymbolRefAttr.get(name), args + allocs)
             results = [
                 bufferization.ToTensorOp(r.type, a, restrict=True, writable=True).result

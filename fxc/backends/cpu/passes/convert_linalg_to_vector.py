@@ -4,39 +4,50 @@ reduction ``linalg`` ops on buffers, and vectorize them.
 Options: ``vector-bits`` (the host's SIMD width: 512 for AVX-512, 256 for
 AVX2, 128 elsewhere) and ``parallel`` (outer contraction tiles become
 ``scf.forall``, which ``scf-forall-to-parallel`` + ``convert-scf-to-openmp``
-run on threads; otherwise ``scf.for``).
+run on threads, for contractions of at least 2^20 multiply-adds in two
+tiles or more, a dynamic size counted as 64; otherwise ``scf.for``).
 
 The pass chooses tile sizes per op in Python, tags each op with
 ``fxc.vectorize = N`` and builds one transform-dialect script that the
 upstream ``transform-interpreter`` applies:
 
-* ``linalg.matmul`` / ``linalg.batch_matmul`` on f32/f64 with static shapes:
-  cache tiles (batch 1, M <= 64, N <= 256, K <= 256; the M/N tile loop is an
+* ``linalg.matmul`` / ``linalg.batch_matmul`` on f32/f64 (or f16/bf16 inputs into
+  an f32 accumulator, widened as read): cache tiles
+  (batch 1, M <= 64, N <= 256, K <= 256; the M/N tile loop is an
   ``scf.forall``), then a register tile ``mr x (2 * lanes) x 1`` that
   vectorizes to ``vector.contract`` and lowers to ``vector.fma`` outer
   products with the accumulator tile hoisted out of the K loop.
-* ``linalg.generic`` whose body is arith/math only, with static shapes and
-  the innermost loop dimension innermost (or absent) in every operand: every
-  dimension but the innermost is tiled by 1, the innermost by up to
-  ``4 * lanes``, and the tile is vectorized (reductions become
-  ``vector.multi_reduction`` and then ``vector.reduction``).
+* ``linalg.generic`` whose body is arith/math only, with the innermost loop
+  dimension innermost (or absent) in every operand: every dimension but the
+  innermost is tiled by 1, the innermost by up to ``4 * lanes``, and the tile
+  is vectorized.  A loop that reduces each vector into a carried accumulator
+  carries the whole vector instead (one vector op per step) and reduces it
+  horizontally once, after the loop.
 
-Tile sizes always divide the dimension, so no masks are needed; an op none
-fits stays for ``convert-linalg-to-loops``, as do generics on i1 buffers,
-with ``math.fpowi``/``ipowi``, truncating f64 to f16/bf16, or reducing with
-a NaN-propagating ``maximumf``/``minimumf`` (see the checks below).  A transform that does not apply
-(the vectorizer declines) is silenced per op and leaves the op as it was.
+Static tile sizes always divide the dimension, so no masks are needed.  A
+dynamic dimension's tile loop is peeled: the main loop's tiles are static and
+vectorized; the remainder's are vectorized a row at a time for contractions
+and left scalar for generics.  An op none fits stays for
+``convert-linalg-to-loops``, as do generics on i1 buffers, with
+``math.fpowi``/``ipowi``, or truncating f64 to f16/bf16 (see the checks
+below).  A transform that does not apply (the vectorizer declines) is
+silenced per op and leaves the op as it was.
 """
 
 from __future__ import annotations
 
-from torch_mlir import ir, passmanager
-from torch_mlir.dialects import scf
+import math
 
-from fxc._mlir_compat import parse_module
+from torch_mlir import ir, passmanager
+from torch_mlir.dialects import arith, scf, vector
+
+from fxc._mlir_compat import defined_inside, parse_module
 from fxc.compiler.passes import ModulePass, register
 
 _ATTR = "fxc.vectorize"
+#: Multiply-adds below which a contraction's tiles run on one thread.
+_PARALLEL_WORK = 1 << 20
+_TYPICAL_DYNAMIC_SIZE = 64
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 _BODY_DIALECTS = ("arith.", "math.")
 # Their integer exponent would become a vector, which llvm.intr.powi rejects.
@@ -50,51 +61,59 @@ _CANONICALIZE_VECTORS = """
     transform.apply_patterns to %f {
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.sink_ops
       transform.apply_patterns.canonicalization
     } : !transform.any_op
     %loops = transform.structured.match ops{["scf.for"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.apply_licm to %loops : !transform.any_op
 """
+# (a format string: {transpose} is the transpose lowering for the host)
 _LOWER_VECTORS = """
-    %f2 = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
-    transform.apply_patterns to %f2 {
+    %f2 = transform.structured.match ops{{["func.func"]}} in %root : (!transform.any_op) -> !transform.any_op
+    transform.apply_patterns to %f2 {{
       transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
       transform.apply_patterns.vector.lower_outerproduct
-    } : !transform.any_op
-    transform.apply_patterns to %f2 {
+    }} : !transform.any_op
+    transform.apply_patterns to %f2 {{
       transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
       transform.apply_patterns.vector.transfer_to_scf full_unroll = true
       transform.apply_patterns.vector.lower_broadcast
       transform.apply_patterns.vector.lower_shape_cast
-      transform.apply_patterns.vector.lower_transpose
-    } : !transform.any_op
+      transform.apply_patterns.vector.lower_transpose {transpose}
+    }} : !transform.any_op
 """
 
 
-def _static_shapes(op) -> list | None:
+def _shapes(op) -> list | None:
+    """The operands' shapes, None for a dynamic size; None if an operand is
+    not a memref."""
     shapes = []
     for v in op.operands:
         t = v.type
         if not isinstance(t, ir.MemRefType):
             return None
-        if not t.has_static_shape:
-            return None
-        shapes.append(list(t.shape))
+        t = ir.MemRefType(t)
+        shapes.append([None if t.is_dynamic_dim(i) else d for i, d in enumerate(t.shape)])
     return shapes
 
 
 def _element_bits(op) -> int | None:
-    """The common float width of ``op``'s operands, else None."""
-    widths = set()
-    for v in op.operands:
-        et = v.type.element_type
-        if not isinstance(et, (ir.F32Type, ir.F64Type)):
-            return None
-        widths.add(32 if isinstance(et, ir.F32Type) else 64)
-    return widths.pop() if len(widths) == 1 else None
+    """The float width a contraction accumulates in: its f32/f64 output's,
+    with inputs of that type, or half-precision inputs (f16/bf16) into an
+    f32 accumulator (widened as they are read); else None."""
+    *inputs, out = [v.type.element_type for v in op.operands]
+    if isinstance(out, ir.F64Type) and all(isinstance(t, ir.F64Type) for t in inputs):
+        return 64
+    if isinstance(out, ir.F32Type) and all(isinstance(t, (ir.F32Type, ir.F16Type, ir.BF16Type)) for t in inputs):
+        return 32
+    return None
 
 
-def _largest_divisor(n: int, candidates) -> int:
+def _largest_divisor(n: int | None, candidates) -> int:
+    """The first candidate that divides ``n``; for a dynamic ``n``, the
+    first candidate (its partial tiles are peeled, see ``_peel``)."""
+    if n is None:
+        return next(c for c in candidates if c >= 1)
     return next((c for c in candidates if c >= 1 and n % c == 0), 1)
 
 
@@ -108,6 +127,21 @@ def _tile(handle: str, sizes, out: str, forall: bool, lines: list) -> None:
         loops = ", ".join(["!transform.any_op"] * n)
         lines.append(f"  %{out}, %{out}_l:{n} = transform.structured.tile_using_for %{handle} tile_sizes [{sizes_text}]"
                      f" : (!transform.any_op) -> (!transform.any_op, {loops})")
+
+
+def _peel(handle: str, sizes, op_name: str, out: str, lines: list) -> tuple:
+    """Tile ``handle`` by ``sizes`` (one nonzero size: a dimension of dynamic
+    extent) and peel the loop: the main loop's tiles have the static size,
+    the remainder loop's are smaller.  Returns the handles of the op in the
+    main and in the remainder loop."""
+    _tile(handle, sizes, out, False, lines)
+    lines.append(f'  %{out}_f = transform.cast %{out}_l#0 : !transform.any_op to !transform.op<"scf.for">')
+    lines.append(f"  %{out}_main, %{out}_rest = transform.loop.peel %{out}_f"
+                 ' : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)')
+    for part in ("main", "rest"):
+        lines.append(f'  %{out}_{part}_op = transform.structured.match ops{{["{op_name}"]}} in %{out}_{part}'
+                     " : (!transform.any_op) -> !transform.any_op")
+    return f"{out}_main_op", f"{out}_rest_op"
 
 
 @register
@@ -130,25 +164,33 @@ class ConvertLinalgToVector(ModulePass):
         self._interpret(module_op, "\n".join(steps) + _CANONICALIZE_VECTORS)
         for loop in reversed(_ops_named(module_op, "scf.for")):
             _hoist_accumulators(loop)
-        self._interpret(module_op, _LOWER_VECTORS)
+        for loop in _ops_named(module_op, "scf.for"):
+            _widen_reduction(loop)
+        # 16 x 16 f32 tiles through AVX-512 shuffles, 8 x 8 through AVX2's;
+        # other shapes element by element.
+        transpose = ('lowering_strategy = "shuffle_16x16"' if self.vector_bits >= 512
+                     else "avx2_lowering_strategy = true" if self.vector_bits == 256 else "")
+        self._interpret(module_op, _LOWER_VECTORS.format(transpose=transpose))
 
-    def _walk(self, func, steps):
-        for block in func.regions[0].blocks:
-            for op in block.operations:
-                op = op.operation
-                lines = self._plan(op, len(steps))
-                if lines:
-                    op.attributes[_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), len(steps))
-                    steps.append("\n".join(lines))
-                for region in op.regions:
-                    for inner in region.blocks:
-                        for nested in inner.operations:
-                            if nested.operation.regions:
-                                self._walk(nested.operation, steps)
+    def _walk(self, parent, steps):
+        """Plans every op nested in ``parent`` (loops included, not linalg
+        bodies: a planned op's region is its scalar body)."""
+        for region in parent.regions:
+            for block in region.blocks:
+                for op in block.operations:
+                    op = op.operation
+                    lines = self._plan(op, len(steps))
+                    if lines:
+                        op.attributes[_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), len(steps))
+                        steps.append("\n".join(lines))
+                    elif op.regions and not op.name.startswith("linalg."):
+                        self._walk(op, steps)
 
     def _plan(self, op, index: int) -> list | None:
         if op.name in _CONTRACTIONS:
             return self._plan_contraction(op, index)
+        if op.name == "linalg.transpose":
+            return self._plan_transpose(op, index)
         if op.name == "linalg.generic":
             return self._plan_generic(op, index)
         return None
@@ -164,7 +206,7 @@ class ConvertLinalgToVector(ModulePass):
                 " : (!transform.any_op) -> !transform.any_op"]
 
     def _plan_contraction(self, op, index):
-        shapes, bits = _static_shapes(op), _element_bits(op)
+        shapes, bits = _shapes(op), _element_bits(op)
         if shapes is None or bits is None:
             return None
         lanes = max(self.vector_bits // bits, 1)
@@ -178,18 +220,68 @@ class ConvertLinalgToVector(ModulePass):
         lead = [1] * len(batch)
         inner = [0] * len(batch)
         lines = self._open(index)
-        _tile(f"m{index}", lead + [mc, nc], f"c{index}", self.parallel, lines)
+        # Threads only for enough work to pay for a fork/join (a dynamic
+        # size counted as _TYPICAL_DYNAMIC_SIZE).
+        def typical(d):
+            return _TYPICAL_DYNAMIC_SIZE if d is None else d
+
+        work = math.prod(typical(d) for d in (*batch, m, n, k))
+        tiles = math.prod(typical(d) for d in batch) * -(-typical(m) // mc) * -(-typical(n) // nc)
+        parallel = (self.parallel and "fxc.sequential" not in op.attributes and work >= _PARALLEL_WORK
+                    and tiles >= 2)
+        _tile(f"m{index}", lead + [mc, nc], f"c{index}", parallel, lines)
         _tile(f"c{index}", inner + [0, 0, kc], f"k{index}", False, lines)
-        _tile(f"k{index}", inner + [mr, nr, 1], f"r{index}", False, lines)
-        lines.append(f"  transform.structured.vectorize %r{index} : !transform.any_op")
+        # A dynamic M or N: peel its register-tile loop, so that the main
+        # loop's tiles are static (vectorized as a static dimension's) and
+        # the remainder's are vectorized one row (column) at a time.
+        variants = [(f"k{index}", mr, nr)]
+        if m is None:
+            main, rest = _peel(f"k{index}", inner + [mr], op.name, f"pm{index}", lines)
+            variants = [(main, mr, nr), (rest, 1, nr)]
+        if n is None:
+            split = []
+            for j, (handle, mt, nt) in enumerate(variants):
+                main, rest = _peel(handle, inner + [0, nr], op.name, f"pn{index}_{j}", lines)
+                split += [(main, mt, nt), (rest, mt, 1)]
+            variants = split
+        for j, (handle, mt, nt) in enumerate(variants):
+            _tile(handle, inner + [mt, nt, 1], f"r{index}_{j}", False, lines)
+            lines.append(f"  transform.structured.vectorize %r{index}_{j} : !transform.any_op")
+        lines.append("  transform.yield\n  }")
+        return lines
+
+    def _plan_transpose(self, op, index):
+        """A transpose that keeps the innermost dimension is a vectorized
+        copy of rows; one that swaps the two innermost moves ``t x t``
+        tiles through registers (``vector.transpose``, shuffles)."""
+        shapes = _shapes(op)
+        widths = [_bit_width(v.type.element_type) for v in op.operands]
+        if shapes is None or None in widths or min(widths) < 8 or widths[0] != widths[1]:
+            return None
+        perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+        out = shapes[1]
+        rank = len(out)
+        lanes = max(self.vector_bits // widths[0], 1)
+        if rank >= 1 and perm[-1] == rank - 1 and out[-1] is not None:
+            sizes = [1] * (rank - 1) + [_largest_divisor(out[-1], (4 * lanes, 2 * lanes, lanes, lanes // 2, 4, 2))]
+        elif rank >= 2 and perm[-2:] == [rank - 1, rank - 2] and None not in out[-2:]:
+            t = _largest_divisor(min(out[-2:]), (lanes, lanes // 2, 4))
+            if out[-2] % t or out[-1] % t:
+                return None
+            sizes = [1] * (rank - 2) + [t, t]
+        else:
+            return None
+        if sizes[-1] < 2:
+            return None
+        lines = self._open(index)
+        _tile(f"m{index}", sizes, f"t{index}", False, lines)
+        lines.append(f"  transform.structured.vectorize %t{index} : !transform.any_op")
         lines.append("  transform.yield\n  }")
         return lines
 
     def _plan_generic(self, op, index):
-        shapes = _static_shapes(op)
+        shapes = _shapes(op)
         if shapes is None or not _vectorizable_body(op):
-            return None
-        if "reduction" in str(op.attributes["iterator_types"]) and _has_op(op, _NAN_MIN_MAX):
             return None
         maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
         rank = maps[0].n_dims
@@ -204,6 +296,24 @@ class ConvertLinalgToVector(ModulePass):
             return None
         extent = _loop_extent(maps, shapes, rank - 1)
         lanes = max(self.vector_bits // max(widths), 1)
+        if extent is None:
+            # A dynamic innermost extent: tiles of one vector, the loop
+            # peeled; its remainder stays for the scalar loops.
+            if lanes < 2:
+                return None
+            lines = self._open(index)
+            handle = f"m{index}"
+            if rank > 1:
+                _tile(handle, [1] * (rank - 1), f"o{index}", False, lines)
+                handle = f"o{index}"
+            sizes = [0] * (rank - 1) + [lanes]
+            main, _ = _peel(handle, sizes, op.name, f"p{index}", lines)
+            # Tiled once more, the main loop's op reads static-sized views
+            # (peeling makes the size a constant, not the views' types).
+            _tile(main, sizes, f"t{index}", False, lines)
+            lines.append(f"  transform.structured.vectorize %t{index} : !transform.any_op")
+            lines.append("  transform.yield\n  }")
+            return lines
         vr = _largest_divisor(extent, (4 * lanes, 2 * lanes, lanes, lanes // 2, 4, 2))
         if vr < 2:
             return None
@@ -247,16 +357,6 @@ def _ops_named(op, name):
     return out
 
 
-def _defined_outside(value, loop) -> bool:
-    owner = value.owner
-    op = owner.owner if isinstance(owner, ir.Block) else owner.operation
-    while op is not None:
-        if op == loop:
-            return False
-        op = op.parent
-    return True
-
-
 def _hoist_accumulators(loop) -> None:
     """A ``transfer_read``/``transfer_write`` pair of one buffer at loop-
     invariant indices (the contraction's accumulator tile) becomes a value
@@ -279,7 +379,7 @@ def _hoist_accumulators(loop) -> None:
     w = writes[0]
     base, idx = w.operands[1], list(w.operands)[2:]
     match = [r for r in reads if r.operands[0] == base and list(r.operands)[1:1 + len(idx)] == idx]
-    if len(match) != 1 or not all(_defined_outside(v, loop) for v in [base, *idx, *match[0].operands]):
+    if len(match) != 1 or any(defined_inside(v, loop) for v in [base, *idx, *match[0].operands]):
         return
     users = [u for u in ops if base in list(u.operands)]
     if len(users) != 2:
@@ -308,6 +408,59 @@ def _hoist_accumulators(loop) -> None:
     loop.erase()
 
 
+#: vector.kind -> (elementwise op, neutral element) for float reductions.
+_COMBINE = {
+    "add": (arith.AddFOp, -0.0),
+    "mul": (arith.MulFOp, 1.0),
+    "maximumf": (arith.MaximumFOp, float("-inf")),
+    "minimumf": (arith.MinimumFOp, float("inf")),
+    "maxnumf": (arith.MaxNumFOp, float("-inf")),
+    "minnumf": (arith.MinNumFOp, float("inf")),
+}
+
+
+def _widen_reduction(loop) -> None:
+    """A loop that reduces each vector it reads into its carried accumulator
+    (``acc = multi_reduction(v, acc)``: a horizontal reduction per
+    iteration) carries a whole vector instead (``acc = combine(v, acc)``, one
+    instruction) and reduces it once after the loop.  The float reduction is
+    reassociated, as eager's vectorized reductions are."""
+    if len(loop.results) != 1:
+        return
+    body = loop.regions[0].blocks[0]
+    carried = body.arguments[1]
+    ops = [o.operation for o in body.operations]
+    red = [o for o in ops if o.name == "vector.multi_reduction" and o.operands[1] == carried]
+    if len(red) != 1 or sum(1 for o in ops for v in o.operands if v == carried) != 1:
+        return
+    red = red[0]
+    yield_op = ops[-1]
+    kind = str(red.attributes["kind"]).removeprefix("#vector.kind<").removesuffix(">")
+    source_type = red.operands[0].type
+    if (kind not in _COMBINE or len(yield_op.operands) != 1 or yield_op.operands[0] != red.results[0]
+            or not isinstance(ir.VectorType(source_type).element_type, (ir.F32Type, ir.F64Type))):
+        return
+    combine, neutral = _COMBINE[kind]
+    elem = ir.VectorType(source_type).element_type
+    with loop.location, ir.InsertionPoint(loop):
+        init = arith.ConstantOp(source_type, ir.DenseElementsAttr.get_splat(source_type, ir.FloatAttr.get(elem, neutral)))
+        new = scf.ForOp(loop.operands[0], loop.operands[1], loop.operands[2], [init.result])
+    body.arguments[0].replace_all_uses_with(new.induction_variable)
+    ip = ir.InsertionPoint(new.body)
+    for o in ops:
+        if o != yield_op and o != red:
+            o.detach_from_parent()
+            ip.insert(o)
+    with loop.location:
+        acc = combine(red.operands[0], new.inner_iter_args[0], ip=ip).result
+        scf.YieldOp([acc], ip=ip)
+        with ir.InsertionPoint(loop):
+            total = vector.MultiDimReductionOp(ir.Attribute.parse(f"#vector.kind<{kind}>"), new.results[0],
+                                               loop.operands[3], red.attributes["reduction_dims"])
+    loop.results[0].replace_all_uses_with(total.result)
+    loop.erase()  # with its body's remains: the reduction and the yield
+
+
 def _bit_width(t) -> int | None:
     for cls, w in ((ir.F32Type, 32), (ir.F64Type, 64), (ir.F16Type, 16), (ir.BF16Type, 16)):
         if isinstance(t, cls):
@@ -315,15 +468,6 @@ def _bit_width(t) -> int | None:
     if isinstance(t, ir.IntegerType):
         return ir.IntegerType(t).width
     return None
-
-
-# A vector.reduction with a NaN-propagating min/max has no x86 instruction:
-# LLVM expands it lane by lane, slower than the scalar loop.
-_NAN_MIN_MAX = ("arith.maximumf", "arith.minimumf")
-
-
-def _has_op(op, names) -> bool:
-    return any(o.operation.name in names for o in op.regions[0].blocks[0].operations)
 
 
 def _vectorizable_body(op) -> bool:

@@ -16,7 +16,8 @@ from fxc.compiler.passes import ModulePass, funcs_with_body, register
 #: Ops a host function may keep (``plan.py`` runs each of them).
 HOST_OPS = frozenset({
     "gpu.launch_func", "func.call", "func.return", "memref.alloc", "memref.alloca", "memref.dealloc",
-    "memref.copy", "memref.get_global", "memref.expand_shape", "memref.collapse_shape", "arith.constant",
+    "memref.copy", "memref.get_global", "memref.expand_shape", "memref.collapse_shape", "memref.subview",
+    "arith.constant",
 })
 
 

@@ -2,8 +2,10 @@
 
 The partition (``fxc/backends/triton/partition.py``) groups the linalg ops
 of each public function; every group moves into a private
-``func.func @fxc_kernel_N`` whose arguments are the tensors it reads and
-whose results are its root's results, and the group is replaced by a
+``func.func @fxc_kernel_N`` whose arguments are the tensors it reads (and the dynamic sizes of
+the tensors it creates) and whose results are its root's results, each
+argument and result annotated with its symbolic shape (``fxc.shape``,
+``fxc.size``; see ``sizes.py``), and the group is replaced by a
 ``func.call`` to it.  What stays in the public function is the host plan:
 kernel calls, host calls (effects), views (reshapes) and constants, in
 program order.  Each kernel function carries ``fxc.kernel`` (``pointwise``,
@@ -15,7 +17,10 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import func
 
+from fxc._mlir_compat import defined_inside
+from fxc.backends.triton import sizes
 from fxc.backends.triton.partition import partition
+from fxc.backends.triton.sizes import Shapes
 from fxc.compiler.passes import ModulePass, public_funcs, register
 
 #: Prefix of kernel function names.
@@ -36,23 +41,12 @@ def _defined_outside(group_ops, op) -> list:
 
     def visit(o):
         for v in o.operands:
-            if v not in inside and not _in_region(v, op) and v not in found:
+            if v not in inside and not defined_inside(v, op) and v not in found:
                 found.append(v)
         return ir.WalkResult.ADVANCE
 
     op.walk(visit)
     return found
-
-
-def _in_region(v: ir.Value, op) -> bool:
-    """Whether ``v`` is defined inside ``op``'s regions."""
-    owner = v.owner
-    parent = owner.owner if isinstance(owner, ir.Block) else owner.parent
-    while parent is not None:
-        if parent == op:
-            return True
-        parent = parent.parent
-    return False
 
 
 @register
@@ -75,14 +69,17 @@ class OutlineKernels(ModulePass):
             for v in _defined_outside(ops, op):
                 if v not in outside:
                     outside.append(v)
-        cloned = [v for v in outside if _is_scalar_constant(v) or
-                  (not isinstance(v.owner, ir.Block) and v.owner.name in _CLONED)]
-        args = [v for v in outside if v not in cloned]
+        cloned, args = [], []
+        for v in outside:
+            _classify(v, cloned, args)
         results = [r for r in g.root.results if list(r.uses)]
+        shapes = Shapes()
         with g.root.location:
             kfn = func.FuncOp(name, ir.FunctionType.get([a.type for a in args], [r.type for r in results]),
                               visibility="private", ip=ir.InsertionPoint(fn))
             kfn.attributes["fxc.kernel"] = ir.StringAttr.get(g.kind)
+            kfn.attributes["arg_attrs"] = ir.ArrayAttr.get([_size_attrs(a, shapes) for a in args])
+            kfn.attributes["res_attrs"] = ir.ArrayAttr.get([_size_attrs(r, shapes) for r in results])
             entry = kfn.add_entry_block()
             mapping = dict(zip(args, entry.arguments))
             self._clone_into(entry, cloned, ops, mapping)
@@ -104,6 +101,29 @@ class OutlineKernels(ModulePass):
             _remap(c, mapping)
             for old, new in zip(op.results, c.results):
                 mapping[old] = new
+
+
+def _classify(v, cloned, args) -> None:
+    """Sorts a value a kernel uses into those it recomputes (scalar constants,
+    ``tensor.empty`` and ``linalg.fill``, with what they use) and its arguments
+    (tensors, and dynamic sizes the recomputed ops take)."""
+    if v in cloned or v in args:
+        return
+    if _is_scalar_constant(v) or (not isinstance(v.owner, ir.Block) and v.owner.name in _CLONED):
+        if not _is_scalar_constant(v):
+            for operand in v.owner.operands:
+                _classify(operand, cloned, args)
+        cloned.append(v)
+    else:
+        args.append(v)
+
+
+def _size_attrs(v, shapes: Shapes) -> ir.DictAttr:
+    """``fxc.shape`` of a tensor, ``fxc.size`` of an index (symbolic sizes)."""
+    if isinstance(v.type.maybe_downcast(), ir.ShapedType):
+        return ir.DictAttr.get({"fxc.shape": sizes.to_attr(shapes.shape(v))})
+    size = shapes.size(v)
+    return ir.DictAttr.get({"fxc.size": sizes.to_attr([size])[0]})
 
 
 def _clone_value(v, ip, mapping):

@@ -1,0 +1,100 @@
+"""fxc-fuse-elementwise-ops: upstream's elementwise fusion, with named
+contractions, convolutions and pools kept as they are.
+
+Upstream's ``linalg-fuse-elementwise-ops`` fuses an elementwise producer into
+any ``linalg.generic`` consumer, and its reshape propagation rewrites a
+named op it pushes a reshape through (``linalg.matmul`` between a
+``collapse_shape`` and an ``expand_shape``, which torch-mlir emits for every
+``[1, S, D] x [D, N]`` linear) into a ``linalg.generic``.  Together they turn
+a linear after a layer norm into one generic that normalizes each input
+element again for every output column (``N`` times the work), and a generic
+contraction that no contraction lowering (vectorizer, micro-kernels)
+recognizes anymore: GPT-2 at a static sequence length ran 7x slower than at a
+dynamic one, where the reshapes do not fold.
+
+This pass moves each such named op into a private function of its own for
+the duration of the fusion, so that neither the fusion nor the reshape
+propagation can see into it, runs ``linalg-fuse-elementwise-ops``, and moves
+the ops back.  Elementwise chains and their reductions fuse as before; a
+contraction's elementwise consumer (bias, activation) never fused into it
+(the producer must be elementwise), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from torch_mlir import ir, passmanager
+from torch_mlir.dialects import func
+
+from fxc.compiler.passes import ModulePass, register
+
+#: Named linalg ops with reduction loops whose inputs the fusion must not
+#: recompute, by name fragment.
+_KEPT = ("matmul", "matvec", "vecmat", "dot", "contract", "conv", "pooling", "batch_reduce")
+_PREFIX = "__fxc_kept_"
+
+
+def _kept(op) -> bool:
+    name = op.name
+    return name.startswith("linalg.") and any(k in name for k in _KEPT)
+
+
+@register
+class FuseElementwiseOps(ModulePass):
+    name = "fxc-fuse-elementwise-ops"
+    summary = "Fuse elementwise linalg ops, keeping named contractions, convolutions and pools out of the fusion"
+
+    def run(self, module_op):
+        body = module_op.regions[0].blocks[0]
+        kept = []  # (op, call, outlined func)
+        for fn in list(body.operations):
+            if fn.operation.name != "func.func" or not fn.regions[0].blocks:
+                continue
+            for op in _ops(fn.operation):
+                if _kept(op):
+                    kept.append(_outline(op, body, len(kept)))
+        passmanager.PassManager.parse("builtin.module(func.func(linalg-fuse-elementwise-ops))",
+                                      module_op.context).run(module_op)
+        for op, call, outlined in kept:
+            _inline(op, call, outlined)
+
+
+def _ops(op):
+    out = []
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                out.append(child.operation)
+                out.extend(_ops(child.operation))
+    return out
+
+
+def _outline(op, module_body, index):
+    """Moves ``op`` into a new private function and calls it in its place."""
+    operands = list(op.operands)
+    results = [r.type for r in op.results]
+    with op.location, ir.InsertionPoint(module_body):
+        fn = func.FuncOp(f"{_PREFIX}{index}", ([v.type for v in operands], results), visibility="private")
+        entry = fn.add_entry_block()
+    with op.location, ir.InsertionPoint(op):
+        call = func.CallOp(results, ir.FlatSymbolRefAttr.get(f"{_PREFIX}{index}"), operands)
+    for old, new in zip(op.results, call.results):
+        old.replace_all_uses_with(new)
+    op.detach_from_parent()
+    ir.InsertionPoint(entry).insert(op)
+    for i, arg in enumerate(entry.arguments):
+        op.operands[i] = arg
+    with op.location, ir.InsertionPoint(entry):
+        func.ReturnOp(list(op.results))
+    return op, call.operation, fn.operation
+
+
+def _inline(op, call, outlined):
+    ret = outlined.regions[0].blocks[0].operations[1].operation
+    ret.erase()
+    op.move_before(call)
+    for i, value in enumerate(call.operands):
+        op.operands[i] = value
+    for old, new in zip(call.results, op.results):
+        old.replace_all_uses_with(new)
+    call.erase()
+    outlined.erase()
