@@ -95,7 +95,7 @@ class Weights(torch.nn.Module):
 @pytest.mark.parametrize("openmp", [False, True])
 def test_constant_weights_exact_across_calls(openmp, kernel):
     if openmp and not CpuBackend.Options().openmp:
-        pytest.skip("intel-openmp is not installed")
+        pytest.skip("this PyTorch has no OpenMP")
     model = Weights()
     compiled = fxc.compile(model, (torch.randint(-128, 128, (9, 37), dtype=torch.int8),),
                            options=CpuBackend.Options(openmp=openmp, int8_microkernel=kernel))

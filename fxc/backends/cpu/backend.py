@@ -63,8 +63,9 @@ class CpuBackend(Backend):
                 VNNI), ``"avx2"``, ``"portable"`` (plain vector ops), or
                 ``"off"`` (the generic loops); default: the best the host
                 has.  Its features join the artifact's required ones.
-            openmp: run ``scf.parallel`` loops on OpenMP threads (libiomp5 from
-                intel-openmp); default: that runtime is installed.
+            openmp: run ``scf.parallel`` loops on PyTorch's OpenMP threads
+                (libgomp; see fxc.backends.cpu.openmp); default: PyTorch
+                has OpenMP.
             vector_bits: SIMD width that fxc-convert-linalg-to-vector tiles
                 and vectorizes float matmuls and elementwise/reduction ops for
                 (512: AVX-512, 256: AVX2); 0 keeps the scalar loops of
@@ -159,8 +160,7 @@ class CpuBackend(Backend):
         return tuple(sorted(host_cpu.features() | set(kernel.features if kernel else ())))
 
     def build(self, module, signature, options):
-        shared_libs = [openmp.runtime_library()] if options.openmp else []
-        data = build.shared_object(module, signature.entry, opt_level=options.opt_level, shared_libs=shared_libs)
+        data = build.shared_object(module, signature.entry, opt_level=options.opt_level, openmp=options.openmp)
         manifest = {
             "target": "cpu",
             "options": options_dict(options),

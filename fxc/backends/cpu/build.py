@@ -19,6 +19,7 @@ from typing import List
 from torch_mlir import ir
 from torch_mlir.execution_engine import ExecutionEngine
 
+from fxc.backends.cpu import openmp as openmp_runtime
 from fxc.backends.cpu.passes.indirect_host_calls import SLOT_SUFFIX
 from fxc.backends.cpu.passes.recoverable_checks import CALLEE, MESSAGES
 from fxc.backends.cpu.runtime import SHARED_OBJECT
@@ -54,7 +55,7 @@ int fxc_guarded_call(void (*fn)(void *), void *args) {
 """
 
 # The JIT that compiles the module resolves every symbol; the shared
-# object's fxc_check_failed is the shim's.  Never called.
+# object's fxc_check_failed and __kmpc_* are the shims'.  Never called.
 _UNUSED_CHECK_FAILED = ctypes.CFUNCTYPE(None, ctypes.c_int)(lambda index: None)
 
 
@@ -113,16 +114,19 @@ def _check_translatable(module: ir.Module) -> None:
                                f"(no lowering to the LLVM dialect)", location_of(bad[0].location))
 
 
-def shared_object(module: ir.Module, entry: str, *, opt_level: int, shared_libs: List[str]) -> bytes:
-    """Compiles ``module`` (LLVM dialect) to a shared object's bytes."""
+def shared_object(module: ir.Module, entry: str, *, opt_level: int, openmp: bool) -> bytes:
+    """Compiles ``module`` (LLVM dialect) to a shared object's bytes; with
+    ``openmp``, its parallel regions call the ``__kmpc`` shim on PyTorch's
+    libgomp (:mod:`fxc.backends.cpu.openmp`), linked in."""
     _check_translatable(module)
     try:
         with phase("LLVM: translate to LLVM IR"):
-            engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=shared_libs,
-                                     enable_object_dump=True, enable_pic=True)
+            engine = ExecutionEngine(module, opt_level=opt_level, enable_object_dump=True, enable_pic=True)
     except RuntimeError as e:
         raise CompileError(f"LLVM could not compile the program: {e}") from None
-    engine.raw_register_runtime(CALLEE, ctypes.cast(_UNUSED_CHECK_FAILED, ctypes.c_void_p))
+    unused = ctypes.cast(_UNUSED_CHECK_FAILED, ctypes.c_void_p)
+    for symbol in (CALLEE, *(openmp_runtime.KMPC_SYMBOLS if openmp else ())):
+        engine.raw_register_runtime(symbol, unused)
     with phase("LLVM: optimize + code generation (JIT)"):
         found = engine.raw_lookup(f"_mlir_ciface_{entry}")  # compiles the module
     if not found:
@@ -141,7 +145,8 @@ def shared_object(module: ir.Module, entry: str, *, opt_level: int, shared_libs:
             f.write(GUARD_C)
         # -Bsymbolic: the object's own functions (``main``...) bind to
         # themselves, never to a same-named symbol of the process (python's).
-        link = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wl,-Bsymbolic", "-o", so, obj, guard, "-lm"],
+        shims = [guard, openmp_runtime.SHIM_SOURCE] if openmp else [guard]
+        link = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wl,-Bsymbolic", "-o", so, obj, *shims, "-lm"],
                               capture_output=True, text=True)
         if link.returncode != 0:
             raise CompileError(f"linking the compiled code failed: {link.stderr.strip()}")

@@ -182,15 +182,16 @@ class CpuExecutable:
     def __init__(self, artifact: Artifact, objects=None):
         manifest = artifact.manifest
         sig = Signature.from_json(manifest["signature"])
-        if manifest.get("options", {}).get("openmp"):
-            lib = openmp.runtime_library()
-            if lib is None:
-                raise ArtifactError("this artifact runs parallel loops on OpenMP threads; "
-                                    "install intel-openmp (libiomp5), or recompile with openmp=False")
-            openmp.prepare_environment()
-            ctypes.CDLL(lib, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        if manifest.get("options", {}).get("openmp") and not openmp.load_runtime():
+            raise ArtifactError("this artifact runs parallel loops on PyTorch's OpenMP threads (libgomp), "
+                                "and this PyTorch has no OpenMP; recompile with openmp=False")
         self.host = host_runtime.HostRuntime(manifest.get("host_calls", []), objects)
-        self._lib, closer = _dlopen(artifact.files[SHARED_OBJECT])
+        try:
+            self._lib, closer = _dlopen(artifact.files[SHARED_OBJECT])
+        except OSError as e:
+            # An unresolved __kmpc_* symbol: built by an fxc that ran its loops on libiomp5.
+            raise ArtifactError(f"the artifact's compiled code cannot be loaded here ({e}); "
+                                "recompile it with this fxc") from None
         weakref.finalize(self, closer)
         self._callbacks = [self._install(call) for call in self.host.calls]
         entry = ctypes.cast(getattr(self._lib, f"_mlir__mlir_ciface_{sig.entry}"), ctypes.c_void_p).value

@@ -208,3 +208,46 @@ func.func @matmul_bf16(%a: memref<64x256xbf16>, %b: memref<256x512xbf16>, %c: me
   linalg.matmul ins(%a, %b : memref<64x256xbf16>, memref<256x512xbf16>) outs(%c : memref<64x512xf32>)
   return
 }
+
+// Generics of at least 2^16 iterations run on threads when parallel: an
+// scf.forall over the outermost parallel dimension (one row per index,
+// OpenMP's static schedule gives each thread a block of rows), or over
+// vector-aligned chunks of a 1-d op.  Smaller ones, and all without
+// parallel, stay on one thread.
+// AVX512-LABEL: func.func @row_sums_on_threads(
+// AVX512: scf.forall (%{{.*}}) in (1024) {
+// AVX512:   scf.for %{{.*}} = %c0 to %c256 step %c64 iter_args(%{{.*}} = %{{.*}}) -> (vector<1x64xf32>) {
+// AVX2-LABEL: func.func @row_sums_on_threads(
+// AVX2-NOT: scf.forall
+func.func @row_sums_on_threads(%a: memref<1024x256xf32>, %b: memref<1024xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%a : memref<1024x256xf32>) outs(%b : memref<1024xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// AVX512-LABEL: func.func @flat_on_threads(
+// AVX512: scf.forall (%{{.*}}) in (8) {
+// AVX512:   scf.for %{{.*}} = %c0 to %c8192 step %c64 {
+// AVX512-LABEL: func.func @small_on_one_thread(
+// AVX512-NOT: scf.forall
+// AVX512: return
+func.func @flat_on_threads(%a: memref<65536xf32>, %b: memref<65536xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%a : memref<65536xf32>) outs(%b : memref<65536xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+func.func @small_on_one_thread(%a: memref<128x256xf32>, %b: memref<128x256xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%a : memref<128x256xf32>) outs(%b : memref<128x256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  }
+  return
+}

@@ -2,10 +2,12 @@
 reduction ``linalg`` ops on buffers, and vectorize them.
 
 Options: ``vector-bits`` (the host's SIMD width: 512 for AVX-512, 256 for
-AVX2, 128 elsewhere) and ``parallel`` (outer contraction tiles become
-``scf.forall``, which ``scf-forall-to-parallel`` + ``convert-scf-to-openmp``
-run on threads, for contractions of at least 2^20 multiply-adds in two
-tiles or more, a dynamic size counted as 64; otherwise ``scf.for``).
+AVX2, 128 elsewhere) and ``parallel`` (outer contraction tiles, and the
+outer parallel dimension of generics, become ``scf.forall``, which
+``scf-forall-to-parallel`` + ``convert-scf-to-openmp`` run on threads: for
+contractions of at least 2^20 multiply-adds in two tiles or more, generics
+of at least 2^16 iterations, a dynamic size counted as 64; otherwise
+``scf.for``).
 
 The pass chooses tile sizes per op in Python, tags each op with
 ``fxc.vectorize = N`` and builds one transform-dialect script that the
@@ -47,6 +49,8 @@ from fxc.compiler.passes import ModulePass, register
 _ATTR = "fxc.vectorize"
 #: Multiply-adds below which a contraction's tiles run on one thread.
 _PARALLEL_WORK = 1 << 20
+#: Iterations below which an elementwise / reduction generic runs on one thread.
+_PARALLEL_ELEMENTS = 1 << 16
 _TYPICAL_DYNAMIC_SIZE = 64
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 _BODY_DIALECTS = ("arith.", "math.")
@@ -302,7 +306,7 @@ class ConvertLinalgToVector(ModulePass):
             if lanes < 2:
                 return None
             lines = self._open(index)
-            handle = f"m{index}"
+            handle = self._fork(op, maps, shapes, rank, index, lines)
             if rank > 1:
                 _tile(handle, [1] * (rank - 1), f"o{index}", False, lines)
                 handle = f"o{index}"
@@ -318,11 +322,41 @@ class ConvertLinalgToVector(ModulePass):
         if vr < 2:
             return None
         lines = self._open(index)
+        handle = self._fork(op, maps, shapes, rank, index, lines, vr)
         sizes = [1] * (rank - 1) + [vr]
-        _tile(f"m{index}", sizes, f"t{index}", False, lines)
+        _tile(handle, sizes, f"t{index}", False, lines)
         lines.append(f"  transform.structured.vectorize %t{index} : !transform.any_op")
         lines.append("  transform.yield\n  }")
         return lines
+
+    def _fork(self, op, maps, shapes, rank: int, index: int, lines: list, vr: int = 0) -> str:
+        """Spreads a generic of enough work over threads: an ``scf.forall``
+        over its outermost parallel dimension but the innermost (one
+        iteration per index; OpenMP's static schedule gives each thread a
+        contiguous block), or, for a 1-d op, over vector-aligned chunks of
+        its one dimension.  Returns the handle of the op to tile further."""
+        handle = f"m{index}"
+        if not self.parallel or "fxc.sequential" in op.attributes:
+            return handle
+        extents = [_loop_extent(maps, shapes, d) for d in range(rank)]
+        if math.prod(_TYPICAL_DYNAMIC_SIZE if e is None else e for e in extents) < _PARALLEL_ELEMENTS:
+            return handle
+        kinds = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+        parallel = [d for d in range(rank) if "parallel" in kinds[d]]
+        outer = [d for d in parallel if d < rank - 1 and (extents[d] is None or extents[d] >= 2)]
+        sizes = [0] * rank
+        if outer:
+            sizes[outer[0]] = 1
+        elif rank == 1 and parallel and extents[0] is not None and vr:
+            # Chunks of whole vector tiles, at least 8 of them.
+            chunk = _largest_divisor(extents[0], range(extents[0] // 8 // vr * vr, 0, -vr))
+            if chunk < vr:
+                return handle
+            sizes[0] = chunk
+        else:
+            return handle
+        _tile(handle, sizes, f"q{index}", True, lines)
+        return f"q{index}"
 
     def _interpret(self, module_op, body: str) -> None:
         script = ("module attributes {transform.with_named_sequence} {\n"
