@@ -31,6 +31,8 @@ from fxc.compiler.passes import ModulePass, register
 #: recompute, by name fragment.
 _KEPT = ("matmul", "matvec", "vecmat", "dot", "contract", "conv", "pooling", "batch_reduce")
 _PREFIX = "__fxc_kept_"
+#: Body ops (yield included) of a producer cheap enough to recompute per consumer.
+_CHEAP_BODY = 4
 
 
 def _kept(op) -> bool:
@@ -52,10 +54,35 @@ class FuseElementwiseOps(ModulePass):
             for op in _ops(fn.operation):
                 if _kept(op):
                     kept.append(_outline(op, body, len(kept)))
+            for op in _ops(fn.operation):
+                if _cheap_elementwise(op):
+                    _copy_per_consumer(op)
         passmanager.PassManager.parse("builtin.module(func.func(linalg-fuse-elementwise-ops))",
                                       module_op.context).run(module_op)
         for op, call, outlined in kept:
             _inline(op, call, outlined)
+
+
+def _cheap_elementwise(op) -> bool:
+    if op.name != "linalg.generic" or len(op.results) != 1:
+        return False
+    if not all("parallel" in str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])):
+        return False
+    body = [o.operation for o in op.regions[0].blocks[0].operations]
+    return len(body) <= _CHEAP_BODY and all(o.name.startswith("arith.") or o.name == "linalg.yield" for o in body)
+
+
+def _copy_per_consumer(op) -> None:
+    """Gives every use of ``op``'s result by another generic (but the
+    first) a copy of ``op`` of its own, placed before that user."""
+    uses = [(u.owner, u.operand_number) for u in op.results[0].uses]
+    generic = [(owner, i) for owner, i in uses if owner.name == "linalg.generic"]
+    if len(uses) < 2 or not generic:
+        return
+    keep_original = len(generic) < len(uses)  # other users read it as it is
+    for owner, i in generic[0 if keep_original else 1:]:
+        copy = op.clone(ir.InsertionPoint(owner))
+        owner.operands[i] = copy.results[0]
 
 
 def _ops(op):

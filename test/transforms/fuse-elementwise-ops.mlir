@@ -58,3 +58,37 @@ func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
   } -> tensor<16xf32>
   return %b : tensor<16xf32>
 }
+
+// A cheap elementwise producer read by two reductions (LayerNorm's f64
+// upcast, read by the mean and by the variance) is copied into each: no
+// f64 tensor of the input's size is materialized.  Upstream fuses
+// single-use producers only and keeps it.
+// CHECK-LABEL: func.func @upcast_read_twice(
+// CHECK-NOT:     tensor<8x128xf64>
+// CHECK-COUNT-2: arith.extf
+// CHECK:         return
+// UPSTREAM-LABEL: func.func @upcast_read_twice(
+// UPSTREAM:       -> tensor<8x128xf64>
+func.func @upcast_read_twice(%x: tensor<8x128xf32>) -> (tensor<8xf64>, tensor<8xf64>) {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<8x128xf64>
+  %up = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x128xf32>) outs(%e : tensor<8x128xf64>) {
+  ^bb0(%in: f32, %out: f64):
+    %w = arith.extf %in : f32 to f64
+    linalg.yield %w : f64
+  } -> tensor<8x128xf64>
+  %r = tensor.empty() : tensor<8xf64>
+  %init = linalg.fill ins(%zero : f64) outs(%r : tensor<8xf64>) -> tensor<8xf64>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%up : tensor<8x128xf64>) outs(%init : tensor<8xf64>) {
+  ^bb0(%in: f64, %acc: f64):
+    %a = arith.addf %in, %acc : f64
+    linalg.yield %a : f64
+  } -> tensor<8xf64>
+  %sq = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%up : tensor<8x128xf64>) outs(%init : tensor<8xf64>) {
+  ^bb0(%in: f64, %acc: f64):
+    %m = arith.mulf %in, %in : f64
+    %a = arith.addf %m, %acc : f64
+    linalg.yield %a : f64
+  } -> tensor<8xf64>
+  return %sum, %sq : tensor<8xf64>, tensor<8xf64>
+}

@@ -251,3 +251,16 @@ func.func @small_on_one_thread(%a: memref<128x256xf32>, %b: memref<128x256xf32>)
   }
   return
 }
+
+// A static N that whole vectors do not divide (a 56-wide convolution row)
+// is split: 48 columns in 16-wide register tiles, the last 8 in 8-wide
+// ones (8-wide tiles for all 56 before, half an AVX-512 vector).
+// AVX512-LABEL: func.func @matmul_n56(
+// AVX512: vector<8x16xf32>
+// AVX512: vector<8x8xf32>
+// AVX512-NOT: vector<8x2xf32>
+// AVX512: return
+func.func @matmul_n56(%a: memref<64x64xf32>, %b: memref<64x56xf32>, %c: memref<64x56xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x56xf32>) outs(%c : memref<64x56xf32>)
+  return
+}

@@ -216,13 +216,6 @@ class ConvertLinalgToVector(ModulePass):
         lanes = max(self.vector_bits // bits, 1)
         *batch, m, k = shapes[0]
         n = shapes[1][-1]
-        mr = _largest_divisor(m, (8 if lanes >= 16 else 4, 4, 2, 1))
-        nr = _largest_divisor(n, (2 * lanes, lanes, lanes // 2, 4, 2, 1))
-        mc = _largest_divisor(m, [c for c in range(64, 0, -1) if c % mr == 0])
-        nc = _largest_divisor(n, [c for c in range(256, 0, -1) if c % nr == 0])
-        kc = _largest_divisor(k, range(256, 0, -1))
-        lead = [1] * len(batch)
-        inner = [0] * len(batch)
         lines = self._open(index)
         # Threads only for enough work to pay for a fork/join (a dynamic
         # size counted as _TYPICAL_DYNAMIC_SIZE).
@@ -230,29 +223,60 @@ class ConvertLinalgToVector(ModulePass):
             return _TYPICAL_DYNAMIC_SIZE if d is None else d
 
         work = math.prod(typical(d) for d in (*batch, m, n, k))
+        parallel = self.parallel and "fxc.sequential" not in op.attributes and work >= _PARALLEL_WORK
+        # A static N that whole vectors do not divide (a 56-wide convolution
+        # row): split into a part of whole vectors and a remainder, each
+        # with its own register tile, rather than one narrow tile for all.
+        parts = [(f"m{index}", n)]
+        if n is not None and n > lanes and n % lanes and lanes >= 4:
+            main = n // lanes * lanes
+            lines.append(f"  %sp{index} = transform.structured.split %m{index} after {main}"
+                         f" {{dimension = {len(batch) + 1}}} : !transform.any_op")
+            lines.append(f"  %sm{index}, %sr{index} = transform.split_handle %sp{index}"
+                         " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)")
+            parts = [(f"sm{index}", main), (f"sr{index}", n - main)]
+        for j, (handle, n_part) in enumerate(parts):
+            self._tile_contraction(handle, f"{index}_{j}", batch, m, n_part, k, lanes, parallel, lines)
+        lines.append("  transform.yield\n  }")
+        return lines
+
+    @staticmethod
+    def _tile_contraction(handle, tag, batch, m, n, k, lanes, parallel, lines):
+        """Cache tiles (an scf.forall when ``parallel`` and there are two
+        or more), then register tiles, vectorized, for one contraction of
+        the given sizes (None: dynamic, peeled)."""
+        mr = _largest_divisor(m, (8 if lanes >= 16 else 4, 4, 2, 1))
+        nr = _largest_divisor(n, (2 * lanes, lanes, lanes // 2, 4, 2, 1))
+        mc = _largest_divisor(m, [c for c in range(64, 0, -1) if c % mr == 0])
+        nc = _largest_divisor(n, [c for c in range(256, 0, -1) if c % nr == 0])
+        kc = _largest_divisor(k, range(256, 0, -1))
+        lead = [1] * len(batch)
+        inner = [0] * len(batch)
+
+        def typical(d):
+            return _TYPICAL_DYNAMIC_SIZE if d is None else d
+
         tiles = math.prod(typical(d) for d in batch) * -(-typical(m) // mc) * -(-typical(n) // nc)
-        parallel = (self.parallel and "fxc.sequential" not in op.attributes and work >= _PARALLEL_WORK
-                    and tiles >= 2)
-        _tile(f"m{index}", lead + [mc, nc], f"c{index}", parallel, lines)
-        _tile(f"c{index}", inner + [0, 0, kc], f"k{index}", False, lines)
+        _tile(handle, lead + [mc, nc], f"c{tag}", parallel and tiles >= 2, lines)
+        _tile(f"c{tag}", inner + [0, 0, kc], f"k{tag}", False, lines)
         # A dynamic M or N: peel its register-tile loop, so that the main
         # loop's tiles are static (vectorized as a static dimension's) and
         # the remainder's are vectorized one row (column) at a time.
-        variants = [(f"k{index}", mr, nr)]
+        variants = [(f"k{tag}", mr, nr)]
         if m is None:
-            main, rest = _peel(f"k{index}", inner + [mr], op.name, f"pm{index}", lines)
+            main, rest = _peel(f"k{tag}", inner + [mr], "linalg.matmul" if not batch else "linalg.batch_matmul",
+                               f"pm{tag}", lines)
             variants = [(main, mr, nr), (rest, 1, nr)]
         if n is None:
             split = []
-            for j, (handle, mt, nt) in enumerate(variants):
-                main, rest = _peel(handle, inner + [0, nr], op.name, f"pn{index}_{j}", lines)
+            for j, (h, mt, nt) in enumerate(variants):
+                main, rest = _peel(h, inner + [0, nr], "linalg.matmul" if not batch else "linalg.batch_matmul",
+                                   f"pn{tag}_{j}", lines)
                 split += [(main, mt, nt), (rest, mt, 1)]
             variants = split
-        for j, (handle, mt, nt) in enumerate(variants):
-            _tile(handle, inner + [mt, nt, 1], f"r{index}_{j}", False, lines)
-            lines.append(f"  transform.structured.vectorize %r{index}_{j} : !transform.any_op")
-        lines.append("  transform.yield\n  }")
-        return lines
+        for j, (h, mt, nt) in enumerate(variants):
+            _tile(h, inner + [mt, nt, 1], f"r{tag}_{j}", False, lines)
+            lines.append(f"  transform.structured.vectorize %r{tag}_{j} : !transform.any_op")
 
     def _plan_transpose(self, op, index):
         """A transpose that keeps the innermost dimension is a vectorized
