@@ -265,3 +265,22 @@ def test_8bit_integer_scalar_arithmetic(dtype):
 
     x = torch.tensor([100, 3, 7, -1 if dtype == torch.int8 else 255, 0], dtype=dtype)
     assert_same(fxc.compile(f, (x,))(x), f(x))
+
+
+@pytest.mark.parametrize("conv,shape", [
+    (dict(in_channels=64, out_channels=64, kernel_size=3, padding=1), (1, 64, 56, 56)),  # whole input rows
+    (dict(in_channels=8, out_channels=16, kernel_size=3), (2, 8, 12, 10)),
+    (dict(in_channels=8, out_channels=16, kernel_size=1), (2, 8, 7, 9)),  # straight into the output
+    (dict(in_channels=8, out_channels=16, kernel_size=3, dilation=2, padding=2), (2, 8, 20, 20)),
+    (dict(in_channels=8, out_channels=16, kernel_size=(3, 5), padding=(1, 2), bias=False), (1, 8, 9, 30)),
+    (dict(in_channels=4, out_channels=8, kernel_size=7), (1, 4, 16, 16)),  # row by row
+    (dict(in_channels=8, out_channels=16, kernel_size=3, stride=2), (2, 8, 15, 15)),
+])
+@pytest.mark.parametrize("freeze", [False, True])
+def test_conv2d_decompositions_match_eager(conv, shape, freeze):
+    # fxc-decompose-conv-to-matmuls: each way it rewrites a convolution.
+    torch.manual_seed(0)
+    model = torch.nn.Conv2d(**conv).eval()
+    x = torch.randn(shape)
+    with torch.no_grad():
+        torch.testing.assert_close(fxc.compile(model, (x,), freeze=freeze)(x), model(x), rtol=1e-4, atol=1e-4)

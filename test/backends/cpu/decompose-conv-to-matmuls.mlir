@@ -1,27 +1,68 @@
 // RUN: fxc-opt %s --pass-pipeline='builtin.module(fxc-decompose-conv-to-matmuls)' | FileCheck %s
 // RUN: fxc-opt %s --pass-pipeline='builtin.module(fxc-decompose-conv-to-matmuls,fxc-convert-linalg-to-vector{vector-bits=512 parallel=true})' | FileCheck %s --check-prefix=VEC
 
-// A 3x3 convolution: a parallel loop over (image, output row), the taps
-// inside it, and for each a [F, C] x [C, OW] matmul on views of the filter,
-// the input row and the output row (no copies).
+// A stride-1 3x3 convolution: output position j = oh * W + ow reads input
+// position j + kh * W + kw, so each tap is one [F, C] x [C, (OH-1)*W + OW]
+// matmul over whole input rows (reinterpret_cast views, no im2col), into a
+// [F, OH, W] buffer whose W - OW extra columns are computed and dropped.
 // CHECK-LABEL: func.func @conv3x3(
-// CHECK:      scf.parallel (%[[N:.*]], %[[OH:.*]]) = (%c0, %c0) to (%c2, %c56) step (%c1, %c1) {
-// CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, %[[OH]], 0] [1, 64, 1, 56] [1, 1, 1, 1] : memref<2x64x56x56xf32> to memref<64x56xf32, strided<[3136, 1], offset: ?>>
+// CHECK:      %[[ACC:.*]] = memref.alloc() : memref<64x56x58xf32>
+// CHECK:      scf.for %[[N:.*]] = %c0 to %c2 step %c1 {
+// CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, 0, 0] [1, 64, 56, 56]
+// CHECK:        %[[VALID:.*]] = memref.subview %[[ACC]][0, 0, 0] [64, 56, 56] [1, 1, 1] : memref<64x56x58xf32> to memref<64x56x56xf32, strided<[3248, 58, 1]>>
+// CHECK:        %[[PAST:.*]] = memref.subview %[[ACC]][0, 0, 56] [64, 56, 2]
+// CHECK:        linalg.fill ins(%{{.*}} : f32) outs(%[[PAST]]
+// CHECK:        linalg.generic {{.*}} ins(%[[OUT]] {{.*}} outs(%[[VALID]]
+// CHECK:        %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [0], sizes: [64, 3246], strides: [3248, 1]
 // CHECK:        scf.for %[[KH:.*]] = %c0 to %c3
 // CHECK:          scf.for %[[KW:.*]] = %c0 to %c3
 // CHECK:            %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [64, 32, 1, 1] [1, 1, 1, 1] : memref<64x32x3x3xf32> to memref<64x32xf32, strided<[288, 9], offset: ?>>
-// CHECK:            %[[ROW:.*]] = memref.subview %{{.*}} [1, 32, 1, 56] [1, 1, 1, 1] : memref<2x32x58x58xf32> to memref<32x56xf32, strided<[3364, 1], offset: ?>>
-// CHECK:            linalg.matmul {fxc.sequential} ins(%[[W]], %[[ROW]] : {{.*}}) outs(%[[OUT]] : {{.*}})
+// CHECK:            %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 3246], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x3246xf32, strided<[3364, 1], offset: ?>>
+// CHECK:            linalg.matmul ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
+// CHECK:        linalg.generic {{.*}} ins(%[[VALID]] {{.*}} outs(%[[OUT]]
+// CHECK:      memref.dealloc %[[ACC]]
 // CHECK-NOT:  linalg.conv_2d
-// The matmuls vectorize like any other (sequentially: the row loop is the
-// parallel one).
+// The matmuls vectorize like any other, on threads, 16-wide register tiles
+// for the 3232 columns whole vectors fill, the last 14 apart.
 // VEC-LABEL: func.func @conv3x3(
-// VEC: scf.parallel
-// VEC-NOT: scf.forall
-// VEC: vector.fma %{{.*}} : vector<8xf32>
+// VEC: scf.forall
+// VEC: vector.fma %{{.*}} : vector<32xf32>
 // VEC-NOT: linalg.matmul
+// VEC: return
 func.func @conv3x3(%i: memref<2x32x58x58xf32>, %w: memref<64x32x3x3xf32>, %o: memref<2x64x56x56xf32>) {
   linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%i, %w : memref<2x32x58x58xf32>, memref<64x32x3x3xf32>) outs(%o : memref<2x64x56x56xf32>)
+  return
+}
+
+// A 1x1 convolution is one matmul per image, straight into the output.
+// CHECK-LABEL: func.func @conv1x1(
+// CHECK-NOT:  memref.alloc
+// CHECK:      %[[OUT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [16, 49], strides: [49, 1] : memref<2x16x7x7xf32>
+// CHECK:      %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [8, 49], strides: [49, 1] : memref<2x8x7x7xf32>
+// CHECK:      linalg.matmul ins(%{{.*}}, %[[POS]] : {{.*}}) outs(%[[OUT]] : {{.*}})
+func.func @conv1x1(%i: memref<2x8x7x7xf32>, %w: memref<16x8x1x1xf32>, %o: memref<2x16x7x7xf32>) {
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%i, %w : memref<2x8x7x7xf32>, memref<16x8x1x1xf32>) outs(%o : memref<2x16x7x7xf32>)
+  return
+}
+
+// A filter so wide that whole input rows would waste more than a quarter of
+// the work (16 input columns for 10 output columns): a parallel loop over
+// (image, output row), the taps inside it, and for each a [F, C] x [C, OW]
+// matmul on views of the filter, the input row and the output row.
+// CHECK-LABEL: func.func @wide_filter(
+// CHECK:      scf.parallel (%[[N:.*]], %[[OH:.*]]) = (%c0, %c0) to (%{{.*}}, %c10) step (%c1, %c1) {
+// CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, %[[OH]], 0] [1, 8, 1, 10] [1, 1, 1, 1] : memref<1x8x10x10xf32> to memref<8x10xf32, strided<[100, 1], offset: ?>>
+// CHECK:        scf.for %[[KH:.*]] = %c0 to %c7
+// CHECK:          scf.for %[[KW:.*]] = %c0 to %c7
+// CHECK:            %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [8, 4, 1, 1]
+// CHECK:            %[[ROW:.*]] = memref.subview %{{.*}} [1, 4, 1, 10] [1, 1, 1, 1] : memref<1x4x16x16xf32> to memref<4x10xf32, strided<[256, 1], offset: ?>>
+// CHECK:            linalg.matmul {fxc.sequential} ins(%[[W]], %[[ROW]] : {{.*}}) outs(%[[OUT]] : {{.*}})
+// VEC-LABEL: func.func @wide_filter(
+// VEC: scf.parallel
+// VEC-NOT: scf.forall
+// VEC: return
+func.func @wide_filter(%i: memref<1x4x16x16xf32>, %w: memref<8x4x7x7xf32>, %o: memref<1x8x10x10xf32>) {
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%i, %w : memref<1x4x16x16xf32>, memref<8x4x7x7xf32>) outs(%o : memref<1x8x10x10xf32>)
   return
 }
 

@@ -52,6 +52,8 @@ _PARALLEL_WORK = 1 << 20
 #: Iterations below which an elementwise / reduction generic runs on one thread.
 _PARALLEL_ELEMENTS = 1 << 16
 _TYPICAL_DYNAMIC_SIZE = 64
+#: The widest cache tile of a contraction's N dimension.
+_CACHE_N = 256
 _CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul")
 _BODY_DIALECTS = ("arith.", "math.")
 # Their integer exponent would become a vector, which llvm.intr.powi rejects.
@@ -227,14 +229,20 @@ class ConvertLinalgToVector(ModulePass):
         # A static N that whole vectors do not divide (a 56-wide convolution
         # row): split into a part of whole vectors and a remainder, each
         # with its own register tile, rather than one narrow tile for all.
-        parts = [(f"m{index}", n)]
-        if n is not None and n > lanes and n % lanes and lanes >= 4:
-            main = n // lanes * lanes
-            lines.append(f"  %sp{index} = transform.structured.split %m{index} after {main}"
+        # A long one: first a part of whole cache tiles (256 wide).
+        parts, rest, handle = [], n, f"m{index}"
+        for unit in ((_CACHE_N, lanes) if lanes >= 4 else ()):
+            if rest is None or rest <= unit or rest % unit == 0:
+                continue
+            main = rest // unit * unit
+            tag = f"{index}_{len(parts)}"
+            lines.append(f"  %sp{tag} = transform.structured.split %{handle} after {main}"
                          f" {{dimension = {len(batch) + 1}}} : !transform.any_op")
-            lines.append(f"  %sm{index}, %sr{index} = transform.split_handle %sp{index}"
+            lines.append(f"  %sm{tag}, %sr{tag} = transform.split_handle %sp{tag}"
                          " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)")
-            parts = [(f"sm{index}", main), (f"sr{index}", n - main)]
+            parts.append((f"sm{tag}", main))
+            rest, handle = rest - main, f"sr{tag}"
+        parts.append((handle, rest))
         for j, (handle, n_part) in enumerate(parts):
             self._tile_contraction(handle, f"{index}_{j}", batch, m, n_part, k, lanes, parallel, lines)
         lines.append("  transform.yield\n  }")
@@ -248,7 +256,7 @@ class ConvertLinalgToVector(ModulePass):
         mr = _largest_divisor(m, (8 if lanes >= 16 else 4, 4, 2, 1))
         nr = _largest_divisor(n, (2 * lanes, lanes, lanes // 2, 4, 2, 1))
         mc = _largest_divisor(m, [c for c in range(64, 0, -1) if c % mr == 0])
-        nc = _largest_divisor(n, [c for c in range(256, 0, -1) if c % nr == 0])
+        nc = _largest_divisor(n, [c for c in range(_CACHE_N, 0, -1) if c % nr == 0])
         kc = _largest_divisor(k, range(256, 0, -1))
         lead = [1] * len(batch)
         inner = [0] * len(batch)

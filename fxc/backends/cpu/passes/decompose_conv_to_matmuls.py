@@ -1,26 +1,38 @@
-"""fxc-decompose-conv-to-matmuls: a 2-d convolution on buffers becomes one
-``linalg.matmul`` per output row and filter tap, on views (no im2col copy).
+"""fxc-decompose-conv-to-matmuls: a 2-d convolution on buffers becomes
+matmuls on views of its operands (no im2col copy).
 
-For ``linalg.conv_2d_nchw_fchw`` (any strides and dilations), output row
-``oh`` of image ``n`` accumulates, for every tap ``(kh, kw)``::
+Stride 1 (any dilation), when whole input rows waste at most a quarter of
+the work (``W <= 1.25 * OW``): output position ``j = oh * W + ow`` of a
+row-major ``[OH, W]`` plane reads input position ``j + kh*dh*W + kw*dw``, so
+each tap ``(kh, kw)`` of image ``n`` is one matmul::
+
+    ACC[:, 0:N]  +=  W[:, :, kh, kw]  @  I[n] viewed [C, H*W] at offset kh*dh*W + kw*dw
+      [F, N]          [F, C]             [C, N],   N = (OH - 1) * W + OW
+
+(positions ``ow >= OW`` of each row are computed and dropped; the last read
+is the plane's last element).  ``ACC`` is a ``[F, OH, W]`` buffer: the
+output is copied in first and back after the taps; a 1-wide filter
+(``W == OW``) accumulates into the output directly.  The matmuls are large
+(``N`` is the whole plane), so they tile, vectorize and thread like any.
+
+Otherwise, output row ``oh`` of image ``n`` accumulates, for every tap::
 
     O[n, :, oh, :]  +=  W[:, :, kh, kw]  @  I[n, :, oh*sh + kh*dh, kw*dw :: sw]
        [F, OW]           [F, C]              [C, OW]
 
-a ``[F, C] x [C, OW]`` matmul whose operands are strided views of the
-filter, the input and the output.  ``fxc-convert-linalg-to-vector`` then
-tiles and vectorizes each like any matmul (filter values broadcast, input
-rows loaded as vectors along ``OW``), so a convolution runs at matmul speed
-instead of in the scalar loops of ``convert-linalg-to-loops``.  The
-``(n, oh)`` loop is an ``scf.parallel`` (OpenMP threads when the backend
-runs them), the taps ``scf.for`` loops inside it; the matmuls carry
-``fxc.sequential`` (their own tiles are not another parallel loop).
+a ``[F, C] x [C, OW]`` matmul on strided views.  The ``(n, oh)`` loop is an
+``scf.parallel`` (OpenMP threads when the backend runs them), the taps
+``scf.for`` loops inside it; the matmuls carry ``fxc.sequential`` (their own
+tiles are not another parallel loop).
 
+``fxc-convert-linalg-to-vector`` then tiles and vectorizes each matmul.
 Only static shapes with identity layouts and float elements are rewritten;
 other convolutions keep their loops.
 """
 
 from __future__ import annotations
+
+import math
 
 from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, memref, scf
@@ -52,16 +64,55 @@ def _view(source, offsets, sizes, strides, shape, view_strides):
         else:
             st.append(_DYNAMIC)
             dyn.append(o)
-    layout = ir.StridedLayoutAttr.get(_DYNAMIC, view_strides)
+    offset = _DYNAMIC
+    if not dyn:  # static offsets of an identity-layout source: a static offset
+        shape_ = ir.MemRefType(source.type).shape
+        offset = sum(o * math.prod(shape_[i + 1:]) for i, o in enumerate(st))
+    layout = ir.StridedLayoutAttr.get(offset, view_strides)
     result = ir.MemRefType.get(shape, ir.MemRefType(source.type).element_type, layout)
     return memref.SubViewOp(result, source, dyn, [], [], st, sizes, strides).result
 
 
 
+#: Stride-1 convolutions whose input rows are at most this much wider than
+#: their output rows are computed over whole input rows (_rewrite_flat).
+_FLAT_WASTE = 1.25
+
+
+def _flat(source, sizes, strides, n, image_elements, shift=None):
+    """A ``[rows, positions]`` view of ``source`` (identity layout) at
+    offset ``n * image_elements + shift`` (``n``/``shift`` index values or
+    None for 0)."""
+    offset = None
+    if n is not None:
+        offset = arith.MulIOp(n, index_constant(image_elements)).result
+    if shift is not None:
+        offset = shift if offset is None else arith.AddIOp(offset, shift).result
+    element = ir.MemRefType(source.type).element_type
+    layout = ir.StridedLayoutAttr.get(_DYNAMIC if offset is not None else 0, strides)
+    result = ir.MemRefType.get(sizes, element, layout)
+    return memref.ReinterpretCastOp(result, source, [offset] if offset is not None else [], [], [],
+                                    [_DYNAMIC if offset is not None else 0], sizes, strides).result
+
+
+def _copy(source, dest):
+    """``dest[...] = source[...]`` as an elementwise generic (vectorized
+    and threaded like any; ``linalg.copy`` would stay scalar loops)."""
+    rank = ir.MemRefType(source.type).rank
+    identity = ir.AffineMapAttr.get(ir.AffineMap.get_identity(rank))
+    parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
+    op = linalg.GenericOp([], [source], [dest], ir.ArrayAttr.get([identity, identity]),
+                          ir.ArrayAttr.get([parallel] * rank))
+    element = ir.MemRefType(source.type).element_type
+    block = op.regions[0].blocks.append(element, element)
+    with ir.InsertionPoint(block):
+        linalg.YieldOp([block.arguments[0]])
+
+
 @register
 class DecomposeConvToMatmuls(ModulePass):
     name = "fxc-decompose-conv-to-matmuls"
-    summary = "Rewrite static NCHW 2-d convolutions on buffers into per-row, per-tap matmuls on views"
+    summary = "Rewrite static NCHW 2-d convolutions on buffers into per-tap matmuls on views"
 
     def run(self, module_op):
         todo = []
@@ -73,13 +124,16 @@ class DecomposeConvToMatmuls(ModulePass):
                     self._rewrite(op, *operands)
                 op.erase()
 
-    @staticmethod
-    def _rewrite(op, image, weight, out):
+    @classmethod
+    def _rewrite(cls, op, image, weight, out):
         n_, c_, h_, w_ = ir.MemRefType(image.type).shape
         f_, _, kh_, kw_ = ir.MemRefType(weight.type).shape
         _, _, oh_, ow_ = ir.MemRefType(out.type).shape
         sh, sw = _pair(op, "strides")
         dh, dw = _pair(op, "dilations")
+        if sh == sw == 1 and w_ <= _FLAT_WASTE * ow_:
+            cls._rewrite_flat(image, weight, out, dh, dw)
+            return
         zero, one = index_constant(0), index_constant(1)
         rows = scf.ParallelOp([], [zero, zero], [index_constant(n_), index_constant(oh_)], [one, one], [])
         index = ir.IndexType.get()
@@ -105,3 +159,53 @@ class DecomposeConvToMatmuls(ModulePass):
                     scf.YieldOp([])
                 scf.YieldOp([])
             scf.ReduceOp([], 0)
+
+    @staticmethod
+    def _rewrite_flat(image, weight, out, dh, dw):
+        """Stride 1: output position ``j = oh * W + ow`` of a row-major
+        ``[OH, W]`` plane reads input position ``j + kh*dh*W + kw*dw``, so
+        each tap is one ``[F, C] x [C, N]`` matmul over
+        ``N = (OH - 1) * W + OW`` contiguous positions (which never read
+        past the image's plane).  The ``W - OW`` positions past each row's
+        end are computed and dropped: the matmuls accumulate into a
+        ``[F, OH, W]`` buffer (its valid columns copied from the output
+        first, the others zeroed) that is copied back afterwards."""
+        n_, c_, h_, w_ = ir.MemRefType(image.type).shape
+        f_, _, kh_, kw_ = ir.MemRefType(weight.type).shape
+        _, _, oh_, ow_ = ir.MemRefType(out.type).shape
+        element = ir.MemRefType(out.type).element_type
+        span = (oh_ - 1) * w_ + ow_
+        zero, one = index_constant(0), index_constant(1)
+        direct = w_ == ow_  # a 1-wide filter: the output rows are the positions
+        acc = None if direct else memref.AllocOp(ir.MemRefType.get([f_, oh_, w_], element), [], []).result
+        images = scf.ForOp(zero, index_constant(n_), one)
+        with ir.InsertionPoint(images.body):
+            n = images.induction_variable
+            if direct:
+                flat_out = _flat(out, [f_, span], [oh_ * ow_, 1], n, f_ * oh_ * ow_)
+            else:
+                out_n = _view(out, [n, 0, 0, 0], [1, f_, oh_, ow_], [1, 1, 1, 1], [f_, oh_, ow_], [oh_ * ow_, ow_, 1])
+                valid = _view(acc, [0, 0, 0], [f_, oh_, ow_], [1, 1, 1], [f_, oh_, ow_], [oh_ * w_, w_, 1])
+                past = _view(acc, [0, 0, ow_], [f_, oh_, w_ - ow_], [1, 1, 1], [f_, oh_, w_ - ow_], [oh_ * w_, w_, 1])
+                linalg.fill(arith.ConstantOp(element, 0.0).result, outs=[past])
+                _copy(out_n, valid)
+                flat_out = _flat(acc, [f_, span], [oh_ * w_, 1], None, 0)
+            taps_h = scf.ForOp(zero, index_constant(kh_), one)
+            with ir.InsertionPoint(taps_h.body):
+                kh = taps_h.induction_variable
+                taps_w = scf.ForOp(zero, index_constant(kw_), one)
+                with ir.InsertionPoint(taps_w.body):
+                    kw = taps_w.induction_variable
+                    filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_],
+                                 [c_ * kh_ * kw_, kh_ * kw_])
+                    shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
+                                         arith.MulIOp(kw, index_constant(dw)).result).result
+                    positions = _flat(image, [c_, span], [h_ * w_, 1], n, c_ * h_ * w_, shift)
+                    linalg.matmul(filt, positions, outs=[flat_out])
+                    scf.YieldOp([])
+                scf.YieldOp([])
+            if not direct:
+                _copy(valid, out_n)
+            scf.YieldOp([])
+        if acc is not None:
+            memref.DeallocOp(acc)
