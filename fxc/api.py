@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import os
 import tempfile
@@ -247,9 +249,24 @@ def compile(
         CompileError: the program cannot be compiled; the message points at
             the user's source line.
     """
-    with _timing.compilation():
+    with _timing.compilation(), _collector_paused():
         return _compile(model, example_args, example_kwargs, target=target, options=options, freeze=freeze,
                         dynamic_shapes=dynamic_shapes, stop_after=stop_after, autocast=autocast)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while compiling (unless the user turned
+    it off already).  Export and the MLIR bindings allocate many short-lived
+    objects, and collections triggered by them took a fifth of a small
+    model's compile time; what a compile leaves is collected later as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _compile(model, example_args, example_kwargs, *, target, options, freeze, dynamic_shapes, stop_after, autocast):
@@ -283,6 +300,11 @@ def _has_metadata(gm: torch.fx.GraphModule) -> bool:
 def compile_program(program: Program, *, target: str = "cpu", stop_after: Optional[str] = None,
                     options: Any = None) -> CompiledModule:
     """Compiles a captured :class:`Program` (see :func:`compile`)."""
+    with _collector_paused():
+        return _compile_program(program, target=target, stop_after=stop_after, options=options)
+
+
+def _compile_program(program: Program, *, target: str, stop_after: Optional[str], options: Any) -> CompiledModule:
     backend = get_backend(target)
     options = make_options(backend, options)
     names = stage_names(backend, options)
