@@ -284,3 +284,27 @@ def test_conv2d_decompositions_match_eager(conv, shape, freeze):
     x = torch.randn(shape)
     with torch.no_grad():
         torch.testing.assert_close(fxc.compile(model, (x,), freeze=freeze)(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def _rms_norm(x):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+
+
+@pytest.mark.parametrize("name,fn,shape", [
+    ("softmax", lambda x: torch.softmax(x, -1), (512, 256)),
+    ("softmax_3d", lambda x: torch.softmax(x, -1), (4, 64, 96)),
+    ("log_softmax", lambda x: torch.log_softmax(x, -1), (300, 200)),
+    ("layer_norm", lambda x: torch.nn.functional.layer_norm(x, (384,)), (2, 100, 384)),
+    ("rms_norm", _rms_norm, (256, 512)),
+    ("var_mean", lambda x: torch.var_mean(x, -1), (256, 1000)),
+    ("softmax_over_rows", lambda x: torch.softmax(x, 0), (256, 300)),
+])
+@pytest.mark.parametrize("openmp", [False, True])
+def test_row_wise_chains_match_eager(name, fn, shape, openmp):
+    # fxc-fuse-rows runs these as one loop over the rows (softmax over
+    # dimension 0 is not row-wise and keeps its loops).
+    from fxc.backends.cpu.backend import CpuBackend
+
+    x = torch.randn(shape)
+    compiled = fxc.compile(fn, (x,), options=CpuBackend.Options(openmp=openmp))
+    torch.testing.assert_close(compiled(x), fn(x), rtol=1e-5, atol=1e-5)

@@ -92,3 +92,32 @@ func.func @upcast_read_twice(%x: tensor<8x128xf32>) -> (tensor<8xf64>, tensor<8x
   } -> tensor<8xf64>
   return %sum, %sq : tensor<8xf64>, tensor<8xf64>
 }
+
+// A producer that a consumer reads broadcast (each element for every index
+// of another loop) is not copied into it: fusing would compute each element
+// again per broadcast index.
+// CHECK-LABEL: func.func @broadcast_read(
+// CHECK:         arith.mulf
+// CHECK-NOT:     arith.mulf
+// CHECK:         return
+func.func @broadcast_read(%x: tensor<8x128xf32>) -> (tensor<8x4x128xf32>, tensor<8x128xf32>) {
+  %c2 = arith.constant 2.0 : f32
+  %e = tensor.empty() : tensor<8x128xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<8x128xf32>) outs(%e : tensor<8x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %c2 : f32
+    linalg.yield %m : f32
+  } -> tensor<8x128xf32>
+  %e3 = tensor.empty() : tensor<8x4x128xf32>
+  %b = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<8x128xf32>) outs(%e3 : tensor<8x4x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.addf %in, %in : f32
+    linalg.yield %a : f32
+  } -> tensor<8x4x128xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%s : tensor<8x128xf32>) outs(%e : tensor<8x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.negf %in : f32
+    linalg.yield %a : f32
+  } -> tensor<8x128xf32>
+  return %b, %n : tensor<8x4x128xf32>, tensor<8x128xf32>
+}

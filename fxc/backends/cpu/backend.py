@@ -41,6 +41,7 @@ def _vectorize(options) -> tuple:
     parallel = "true" if options.openmp else "false"
     return (
         "fxc-decompose-conv-to-matmuls",
+        f"fxc-fuse-rows{{parallel={parallel}}}",
         f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
         "func.func(lower-vector-multi-reduction)",
         "convert-vector-to-scf",

@@ -264,3 +264,23 @@ func.func @matmul_n56(%a: memref<64x64xf32>, %b: memref<64x56xf32>, %c: memref<6
   linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x56xf32>) outs(%c : memref<64x56xf32>)
   return
 }
+
+// A sum of squares (the variance's sum((x - m)^2)), which
+// reduction_to_contract turns into a vector.contract, also carries a whole
+// vector through the loop and reduces it once after.
+// AVX512-LABEL: func.func @sum_of_squares(
+// AVX512: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<1x64xf32>) {
+// AVX512-NOT: vector.contract
+// AVX512: arith.mulf %{{.*}} : vector<1x64xf32>
+// AVX512: arith.addf %{{.*}} : vector<1x64xf32>
+// AVX512: vector.multi_reduction <add>
+func.func @sum_of_squares(%a: memref<8x128xf32>, %m: memref<8x1xf32>, %b: memref<8x1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, 0)>], iterator_types = ["parallel", "reduction"]} ins(%a, %m : memref<8x128xf32>, memref<8x1xf32>) outs(%b : memref<8x1xf32>) {
+  ^bb0(%x: f32, %mean: f32, %acc: f32):
+    %d = arith.subf %x, %mean : f32
+    %sq = arith.mulf %d, %d : f32
+    %s = arith.addf %sq, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}

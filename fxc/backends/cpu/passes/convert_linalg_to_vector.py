@@ -495,6 +495,9 @@ def _widen_reduction(loop) -> None:
         return
     body = loop.regions[0].blocks[0]
     carried = body.arguments[1]
+    for o in list(body.operations):
+        if o.operation.name == "vector.contract" and o.operation.operands[2] == carried:
+            _contract_as_reduction(o.operation)
     ops = [o.operation for o in body.operations]
     red = [o for o in ops if o.name == "vector.multi_reduction" and o.operands[1] == carried]
     if len(red) != 1 or sum(1 for o in ops for v in o.operands if v == carried) != 1:
@@ -525,6 +528,26 @@ def _widen_reduction(loop) -> None:
                                                loop.operands[3], red.attributes["reduction_dims"])
     loop.results[0].replace_all_uses_with(total.result)
     loop.erase()  # with its body's remains: the reduction and the yield
+
+
+def _contract_as_reduction(op) -> None:
+    """``contract(a, b, acc)`` of two same-shaped float operands read
+    elementwise (``reduction_to_contract`` made it of a sum of products,
+    the variance's ``sum((x - mean)^2)``) becomes ``multi_reduction(a * b,
+    acc)``, which ``_widen_reduction`` carries as a whole vector."""
+    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    kinds = ["reduction" in str(k) for k in ir.ArrayAttr(op.attributes["iterator_types"])]
+    lhs, rhs, acc = op.operands
+    if (str(op.attributes["kind"]) != "#vector.kind<add>" or lhs.type != rhs.type or maps[0] != maps[1]
+            or maps[0] != ir.AffineMap.get_identity(len(kinds))
+            or not isinstance(ir.VectorType(lhs.type).element_type, (ir.F32Type, ir.F64Type))):
+        return
+    with op.location, ir.InsertionPoint(op):
+        product = arith.MulFOp(lhs, rhs).result
+        dims = [i for i, r in enumerate(kinds) if r]
+        red = vector.MultiDimReductionOp(ir.Attribute.parse("#vector.kind<add>"), product, acc, dims)
+    op.results[0].replace_all_uses_with(red.result)
+    op.erase()
 
 
 def _bit_width(t) -> int | None:
