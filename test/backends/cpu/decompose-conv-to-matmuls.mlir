@@ -2,9 +2,12 @@
 // RUN: fxc-opt %s --pass-pipeline='builtin.module(fxc-decompose-conv-to-matmuls,fxc-convert-linalg-to-vector{vector-bits=512 parallel=true})' | FileCheck %s --check-prefix=VEC
 
 // A stride-1 3x3 convolution: output position j = oh * W + ow reads input
-// position j + kh * W + kw, so each tap is one [F, C] x [C, (OH-1)*W + OW]
-// matmul over whole input rows (reinterpret_cast views, no im2col), into a
+// position j + kh * W + kw, so each tap is a [F, C] x [C, positions] matmul
+// over whole input rows (reinterpret_cast views, no im2col), into a
 // [F, OH, W] buffer whose W - OW extra columns are computed and dropped.
+// The (OH-1)*W + OW = 3246 positions are 12 blocks of 256 and one of 174,
+// one parallel loop over the blocks with every tap inside a block (its
+// accumulator stays in cache; the matmuls are sequential inside).
 // CHECK-LABEL: func.func @conv3x3(
 // CHECK:      %[[ACC:.*]] = memref.alloc() : memref<64x56x58xf32>
 // CHECK:      scf.for %[[N:.*]] = %c0 to %c2 step %c1 {
@@ -13,19 +16,26 @@
 // CHECK:        %[[PAST:.*]] = memref.subview %[[ACC]][0, 0, 56] [64, 56, 2]
 // CHECK:        linalg.fill ins(%{{.*}} : f32) outs(%[[PAST]]
 // CHECK:        linalg.generic {{.*}} ins(%[[OUT]] {{.*}} outs(%[[VALID]]
-// CHECK:        %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [0], sizes: [64, 3246], strides: [3248, 1]
-// CHECK:        scf.for %[[KH:.*]] = %c0 to %c3
-// CHECK:          scf.for %[[KW:.*]] = %c0 to %c3
-// CHECK:            %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [64, 32, 1, 1] [1, 1, 1, 1] : memref<64x32x3x3xf32> to memref<64x32xf32, strided<[288, 9], offset: ?>>
-// CHECK:            %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 3246], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x3246xf32, strided<[3364, 1], offset: ?>>
-// CHECK:            linalg.matmul ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
+// CHECK:        scf.parallel (%[[B:.*]]) = (%c0) to (%c13) step (%c1) {
+// CHECK:          %[[START:.*]] = arith.muli %[[B]], %c256
+// CHECK:          scf.if
+// CHECK:            %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 256], strides: [3248, 1]
+// CHECK:            scf.for %[[KH:.*]] = %c0 to %c3
+// CHECK:              scf.for %[[KW:.*]] = %c0 to %c3
+// CHECK:                %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [64, 32, 1, 1] [1, 1, 1, 1] : memref<64x32x3x3xf32> to memref<64x32xf32, strided<[288, 9], offset: ?>>
+// CHECK:                %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 256], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x256xf32, strided<[3364, 1], offset: ?>>
+// CHECK:                linalg.matmul {fxc.sequential} ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
+// CHECK:          } else {
+// CHECK:            memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 174], strides: [3248, 1]
+// CHECK:                linalg.matmul {fxc.sequential}
 // CHECK:        linalg.generic {{.*}} ins(%[[VALID]] {{.*}} outs(%[[OUT]]
 // CHECK:      memref.dealloc %[[ACC]]
 // CHECK-NOT:  linalg.conv_2d
-// The matmuls vectorize like any other, on threads, 16-wide register tiles
-// for the 3232 columns whole vectors fill, the last 14 apart.
+// The matmuls vectorize like any other: 8 x 32 register tiles for the
+// blocks of 256, the narrower block split into whole vectors and the rest.
 // VEC-LABEL: func.func @conv3x3(
-// VEC: scf.forall
+// VEC: scf.parallel
+// VEC-NOT: scf.forall
 // VEC: vector.fma %{{.*}} : vector<32xf32>
 // VEC-NOT: linalg.matmul
 // VEC: return
@@ -34,7 +44,8 @@ func.func @conv3x3(%i: memref<2x32x58x58xf32>, %w: memref<64x32x3x3xf32>, %o: me
   return
 }
 
-// A 1x1 convolution is one matmul per image, straight into the output.
+// A 1x1 convolution is one matmul per image (and block), straight into the
+// output.
 // CHECK-LABEL: func.func @conv1x1(
 // CHECK-NOT:  memref.alloc
 // CHECK:      %[[OUT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [16, 49], strides: [49, 1] : memref<2x16x7x7xf32>

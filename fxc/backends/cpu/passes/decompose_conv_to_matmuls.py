@@ -12,8 +12,10 @@ each tap ``(kh, kw)`` of image ``n`` is one matmul::
 (positions ``ow >= OW`` of each row are computed and dropped; the last read
 is the plane's last element).  ``ACC`` is a ``[F, OH, W]`` buffer: the
 output is copied in first and back after the taps; a 1-wide filter
-(``W == OW``) accumulates into the output directly.  The matmuls are large
-(``N`` is the whole plane), so they tile, vectorize and thread like any.
+(``W == OW``) accumulates into the output directly.  The positions are
+cut into blocks of 256, one ``scf.parallel`` iteration each (threads), and
+a block runs every tap in turn, its ``[F, 256]`` accumulator staying in
+cache; each matmul is wide enough for full-width register tiles.
 
 Otherwise, output row ``oh`` of image ``n`` accumulates, for every tap::
 
@@ -74,19 +76,22 @@ def _view(source, offsets, sizes, strides, shape, view_strides):
 
 
 
+#: Positions per block of a whole-rows convolution (a multiple of every
+#: register tile width).
+_BLOCK = 256
 #: Stride-1 convolutions whose input rows are at most this much wider than
 #: their output rows are computed over whole input rows (_rewrite_flat).
 _FLAT_WASTE = 1.25
 
 
-def _flat(source, sizes, strides, n, image_elements, shift=None):
+def _flat(source, sizes, strides, n, image_elements, *shifts):
     """A ``[rows, positions]`` view of ``source`` (identity layout) at
-    offset ``n * image_elements + shift`` (``n``/``shift`` index values or
-    None for 0)."""
+    offset ``n * image_elements + sum(shifts)`` (index values; ``n`` None
+    for image 0)."""
     offset = None
     if n is not None:
         offset = arith.MulIOp(n, index_constant(image_elements)).result
-    if shift is not None:
+    for shift in shifts:
         offset = shift if offset is None else arith.AddIOp(offset, shift).result
     element = ir.MemRefType(source.type).element_type
     layout = ir.StridedLayoutAttr.get(_DYNAMIC if offset is not None else 0, strides)
@@ -181,29 +186,59 @@ class DecomposeConvToMatmuls(ModulePass):
         images = scf.ForOp(zero, index_constant(n_), one)
         with ir.InsertionPoint(images.body):
             n = images.induction_variable
-            if direct:
-                flat_out = _flat(out, [f_, span], [oh_ * ow_, 1], n, f_ * oh_ * ow_)
-            else:
+            if not direct:
                 out_n = _view(out, [n, 0, 0, 0], [1, f_, oh_, ow_], [1, 1, 1, 1], [f_, oh_, ow_], [oh_ * ow_, ow_, 1])
                 valid = _view(acc, [0, 0, 0], [f_, oh_, ow_], [1, 1, 1], [f_, oh_, ow_], [oh_ * w_, w_, 1])
                 past = _view(acc, [0, 0, ow_], [f_, oh_, w_ - ow_], [1, 1, 1], [f_, oh_, w_ - ow_], [oh_ * w_, w_, 1])
                 linalg.fill(arith.ConstantOp(element, 0.0).result, outs=[past])
                 _copy(out_n, valid)
-                flat_out = _flat(acc, [f_, span], [oh_ * w_, 1], None, 0)
-            taps_h = scf.ForOp(zero, index_constant(kh_), one)
-            with ir.InsertionPoint(taps_h.body):
-                kh = taps_h.induction_variable
-                taps_w = scf.ForOp(zero, index_constant(kw_), one)
-                with ir.InsertionPoint(taps_w.body):
-                    kw = taps_w.induction_variable
-                    filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_],
-                                 [c_ * kh_ * kw_, kh_ * kw_])
-                    shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
-                                         arith.MulIOp(kw, index_constant(dw)).result).result
-                    positions = _flat(image, [c_, span], [h_ * w_, 1], n, c_ * h_ * w_, shift)
-                    linalg.matmul(filt, positions, outs=[flat_out])
+
+            def taps(start, width, sequential):
+                """Every tap's matmul over positions [start, start + width)."""
+                flat_out = (_flat(out, [f_, width], [oh_ * ow_, 1], n, f_ * oh_ * ow_, start) if direct
+                            else _flat(acc, [f_, width], [oh_ * w_, 1], None, 0, start))
+                taps_h = scf.ForOp(zero, index_constant(kh_), one)
+                with ir.InsertionPoint(taps_h.body):
+                    kh = taps_h.induction_variable
+                    taps_w = scf.ForOp(zero, index_constant(kw_), one)
+                    with ir.InsertionPoint(taps_w.body):
+                        kw = taps_w.induction_variable
+                        filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_],
+                                     [c_ * kh_ * kw_, kh_ * kw_])
+                        shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
+                                             arith.MulIOp(kw, index_constant(dw)).result).result
+                        positions = _flat(image, [c_, width], [h_ * w_, 1], n, c_ * h_ * w_, shift, start)
+                        mm = linalg.matmul(filt, positions, outs=[flat_out])
+                        if sequential:
+                            (mm.owner if isinstance(mm, ir.Value) else mm).attributes["fxc.sequential"] = \
+                                ir.UnitAttr.get()
+                        scf.YieldOp([])
                     scf.YieldOp([])
-                scf.YieldOp([])
+
+            # Blocks of positions on threads, every tap inside a block: its
+            # [F, block] accumulator stays in cache across the taps, one
+            # fork per image.
+            # The last block, narrower, is one more iteration of the loop.
+            # A single block's matmuls thread their own tiles.
+            blocks, tail = divmod(span, _BLOCK)
+            sequential = blocks + (tail > 0) >= 2
+            loop = scf.ParallelOp([], [zero], [index_constant(blocks + (tail > 0))], [one], [])
+            body = loop.regions[0].blocks.append(ir.IndexType.get())
+            with ir.InsertionPoint(body):
+                block = body.arguments[0]
+                start = arith.MulIOp(block, index_constant(_BLOCK)).result
+                if tail and blocks:
+                    whole = arith.CmpIOp(arith.CmpIPredicate.ult, block, index_constant(blocks)).result
+                    branch = scf.IfOp(whole, [], has_else=True)
+                    with ir.InsertionPoint(branch.then_block):
+                        taps(start, _BLOCK, sequential)
+                        scf.YieldOp([])
+                    with ir.InsertionPoint(branch.else_block):
+                        taps(start, tail, sequential)
+                        scf.YieldOp([])
+                else:
+                    taps(start, _BLOCK if blocks else tail, sequential)
+                scf.ReduceOp([], 0)
             if not direct:
                 _copy(valid, out_n)
             scf.YieldOp([])
