@@ -101,3 +101,52 @@ func.func @elementwise_only(%x: memref<64x32xf32>, %y: memref<64x32xf32>, %z: me
   }
   return
 }
+
+// Rows of a dynamic length: the views take the buffers' extents.
+// CHECK-LABEL: func.func @dynamic_row_length(
+// CHECK:         scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
+// CHECK:           %[[LEN:.*]] = memref.dim %{{.*}}, %c1
+// CHECK:           memref.subview %{{.*}}[%[[R]], 0] [1, %[[LEN]]] [1, 1] : memref<16x?xf32> to memref<1x?xf32, strided<[?, 1], offset: ?>>
+func.func @dynamic_row_length(%x: memref<16x?xf32>, %y: memref<16x?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sum = memref.alloc() : memref<16x1xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<16x1xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]} ins(%x : memref<16x?xf32>) outs(%sum : memref<16x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%x, %sum : memref<16x?xf32>, memref<16x1xf32>) outs(%y : memref<16x?xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %q = arith.divf %in, %s : f32
+    linalg.yield %q : f32
+  }
+  memref.dealloc %sum : memref<16x1xf32>
+  return
+}
+
+// An op that reads its loop indices (linalg.index) would see the row's
+// indices, not its own: it is not fused.
+// CHECK-LABEL: func.func @reads_indices(
+// CHECK-NOT:     scf.for
+// CHECK:         return
+func.func @reads_indices(%x: memref<16x8xf32>, %y: memref<16x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sum = memref.alloc() : memref<16x1xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<16x1xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]} ins(%x : memref<16x8xf32>) outs(%sum : memref<16x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]} ins(%sum : memref<16x1xf32>) outs(%y : memref<16x8xf32>) {
+  ^bb0(%s: f32, %out: f32):
+    %i = linalg.index 0 : index
+    %ii = arith.index_cast %i : index to i32
+    %f = arith.sitofp %ii : i32 to f32
+    %q = arith.addf %s, %f : f32
+    linalg.yield %q : f32
+  }
+  memref.dealloc %sum : memref<16x1xf32>
+  return
+}

@@ -13,13 +13,17 @@ bufferization already made, written a row at a time.
 
 A group is a run of ``linalg.generic`` / ``linalg.fill`` ops in one block
 (view, ``alloc`` and constant ops between them move before the loop,
-``dealloc`` after it) whose first ``L`` loops are parallel with the same
+``dealloc`` after it; no op reading its indices) whose first ``L`` loops are parallel with the same
 static extents, where every buffer an op of the group writes is accessed by
 all of them with each of those ``L`` loops at one fixed position (the
 other positions whole): row ``r``
 of an op only reads what row ``r`` of the ops before it wrote.  It is
-fused when it has two ops or more, one of them a reduction.  With
-``parallel``, the row loop is an ``scf.parallel`` (OpenMP threads).
+fused when it has two generics or more, one of them a reduction.  With
+``parallel``, the row loop is an ``scf.parallel`` (OpenMP threads) when
+the group has at least 2^16 elements.  Buffers are told apart by the
+allocation or function argument they are views of (distinct arguments are
+distinct buffers: the runtime passes separate output buffers); two
+different views of one buffer that the group writes end the group.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ def _accesses(op) -> list | None:
     if op.name == "linalg.fill":
         out = operands[-1]
         return [None, _Access(out, list(range(ir.MemRefType(out.type).rank)), True)]
+    if any(o.operation.name == "linalg.index" for o in op.regions[0].blocks[0].operations):
+        return None  # its indices would be the row's, not the whole op's
     maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
     outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[1]
     accesses = []
@@ -155,11 +161,12 @@ def _subview(value: ir.Value, results: list, ivs: list) -> ir.Value:
             sizes.append(t.shape[pos])
     if not dyn_offsets:
         return value  # the same for every row (a weight)
-    if ir.ShapedType.get_dynamic_size() in sizes:
-        raise ValueError("dynamic size")  # excluded by _rows (static extents only)
+    # A dynamic extent of a dimension the row covers whole: the buffer's.
+    dyn_sizes = [memref.DimOp(value, index_constant(pos)).result
+                 for pos, size in enumerate(sizes) if size == ir.ShapedType.get_dynamic_size()]
     layout = ir.StridedLayoutAttr.get(dynamic, strides)
     result = ir.MemRefType.get(sizes, t.element_type, layout, t.memory_space)
-    return memref.SubViewOp(result, value, dyn_offsets, [], [], offsets, sizes, [1] * t.rank).result
+    return memref.SubViewOp(result, value, dyn_offsets, dyn_sizes, [], offsets, sizes, [1] * t.rank).result
 
 
 @register
@@ -201,8 +208,8 @@ class FuseRows(ModulePass):
         self._fuse(group, between)
 
     def _fuse(self, group, between):
-        if len(group) < 2 or not any(op.name == "linalg.generic" and "reduction" in str(op.attributes["iterator_types"])
-                                     for op in group):
+        generics = [op for op in group if op.name == "linalg.generic"]
+        if len(generics) < 2 or not any("reduction" in str(op.attributes["iterator_types"]) for op in generics):
             return
         rows, extents = _rows(group)
         if math.prod(extents) < 2:
