@@ -150,3 +150,29 @@ func.func @reads_indices(%x: memref<16x8xf32>, %y: memref<16x8xf32>) {
   memref.dealloc %sum : memref<16x1xf32>
   return
 }
+
+// Another view of a buffer the group writes (a reshape, which may order
+// the rows differently) ends the group: buffers are told apart by the
+// allocation they view.
+// CHECK-LABEL: func.func @other_view_of_written_buffer(
+// CHECK-NOT:     scf.for
+// CHECK:         return
+func.func @other_view_of_written_buffer(%x: memref<8x4xf32>, %y: memref<8x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %m = memref.alloc() : memref<8xf32>
+  %m2 = memref.expand_shape %m [[0, 1]] output_shape [8, 1] : memref<8xf32> into memref<8x1xf32>
+  linalg.fill ins(%zero : f32) outs(%m2 : memref<8x1xf32>)
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]} ins(%x : memref<8x4xf32>) outs(%m2 : memref<8x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  %m3 = memref.expand_shape %m [[0, 1]] output_shape [8, 1] : memref<8xf32> into memref<8x1xf32>
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%x, %m3 : memref<8x4xf32>, memref<8x1xf32>) outs(%y : memref<8x4xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %q = arith.divf %in, %s : f32
+    linalg.yield %q : f32
+  }
+  memref.dealloc %m : memref<8xf32>
+  return
+}

@@ -104,8 +104,11 @@ def _loops(op) -> tuple[list, list] | None:
 
 def _root(value: ir.Value) -> ir.Value:
     """The buffer a view is of (through view ops)."""
-    while isinstance(value.owner, ir.Operation) and value.owner.name in _VIEWS:
-        value = value.owner.operands[0]
+    while not isinstance(value.owner, ir.Block):
+        op = value.owner.operation  # an OpView or an Operation
+        if op.name not in _VIEWS:
+            break
+        value = op.operands[0]
     return value
 
 
