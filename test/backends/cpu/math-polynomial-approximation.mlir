@@ -48,3 +48,13 @@ func.func @f64_left(%x: f64, %y: f32) -> (f64, f32) {
   %s = math.sin %y : f32
   return %r, %s : f64, f32
 }
+
+// A 0-d vector (what a one-element softmax vectorizes to): its integer and
+// mask values are 0-d vectors too.
+// CHECK-LABEL: func.func @exp_0d(
+// CHECK-NOT:   math.exp
+// CHECK:       arith.fptosi %{{.*}} : vector<f32> to vector<i32>
+func.func @exp_0d(%x: vector<f32>) -> vector<f32> {
+  %e = math.exp %x : vector<f32>
+  return %e : vector<f32>
+}

@@ -43,8 +43,8 @@ class _Emit:
         self.ftype = ftype
         shape = ir.VectorType(ftype).shape if isinstance(ftype, ir.VectorType) else None
         i32, i1 = ir.IntegerType.get_signless(32), ir.IntegerType.get_signless(1)
-        self.itype = ir.VectorType.get(shape, i32) if shape else i32
-        self.btype = ir.VectorType.get(shape, i1) if shape else i1
+        self.itype = ir.VectorType.get(shape, i32) if shape is not None else i32  # 0-d vectors too
+        self.btype = ir.VectorType.get(shape, i1) if shape is not None else i1
 
     def _const(self, t, elem, value):
         if isinstance(t, ir.VectorType):
