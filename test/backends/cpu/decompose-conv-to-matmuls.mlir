@@ -20,8 +20,8 @@
 // CHECK:          %[[START:.*]] = arith.muli %[[B]], %c256
 // CHECK:          scf.if
 // CHECK:            %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 256], strides: [3248, 1]
-// CHECK:            scf.for %[[KH:.*]] = %c0 to %c3
-// CHECK:              scf.for %[[KW:.*]] = %c0 to %c3
+// CHECK:            scf.for %[[KH:.*]] = %{{.*}} to %c3
+// CHECK:              scf.for %[[KW:.*]] = %{{.*}} to %c3
 // CHECK:                %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [64, 32, 1, 1] [1, 1, 1, 1] : memref<64x32x3x3xf32> to memref<64x32xf32, strided<[288, 9], offset: ?>>
 // CHECK:                %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 256], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x256xf32, strided<[3364, 1], offset: ?>>
 // CHECK:                linalg.matmul {fxc.sequential} ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
@@ -63,8 +63,8 @@ func.func @conv1x1(%i: memref<2x8x7x7xf32>, %w: memref<16x8x1x1xf32>, %o: memref
 // CHECK-LABEL: func.func @wide_filter(
 // CHECK:      scf.parallel (%[[N:.*]], %[[OH:.*]]) = (%c0, %c0) to (%{{.*}}, %c10) step (%c1, %c1) {
 // CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, %[[OH]], 0] [1, 8, 1, 10] [1, 1, 1, 1] : memref<1x8x10x10xf32> to memref<8x10xf32, strided<[100, 1], offset: ?>>
-// CHECK:        scf.for %[[KH:.*]] = %c0 to %c7
-// CHECK:          scf.for %[[KW:.*]] = %c0 to %c7
+// CHECK:        scf.for %[[KH:.*]] = %{{.*}} to %c7
+// CHECK:          scf.for %[[KW:.*]] = %{{.*}} to %c7
 // CHECK:            %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [8, 4, 1, 1]
 // CHECK:            %[[ROW:.*]] = memref.subview %{{.*}} [1, 4, 1, 10] [1, 1, 1, 1] : memref<1x4x16x16xf32> to memref<4x10xf32, strided<[256, 1], offset: ?>>
 // CHECK:            linalg.matmul {fxc.sequential} ins(%[[W]], %[[ROW]] : {{.*}}) outs(%[[OUT]] : {{.*}})

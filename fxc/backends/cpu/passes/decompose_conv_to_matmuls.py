@@ -100,6 +100,28 @@ def _flat(source, sizes, strides, n, image_elements, *shifts):
                                     [_DYNAMIC if offset is not None else 0], sizes, strides).result
 
 
+def _for_each_tap(weight, body) -> None:
+    """``body(kh, kw, filt)`` for every filter tap, in two ``scf.for``
+    loops; ``filt`` is the tap's ``[F, C]`` view of the filter."""
+    f_, c_, kh_, kw_ = ir.MemRefType(weight.type).shape
+    zero, one = index_constant(0), index_constant(1)
+    taps_h = scf.ForOp(zero, index_constant(kh_), one)
+    with ir.InsertionPoint(taps_h.body):
+        taps_w = scf.ForOp(zero, index_constant(kw_), one)
+        with ir.InsertionPoint(taps_w.body):
+            kh, kw = taps_h.induction_variable, taps_w.induction_variable
+            filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_], [c_ * kh_ * kw_, kh_ * kw_])
+            body(kh, kw, filt)
+            scf.YieldOp([])
+        scf.YieldOp([])
+
+
+def _matmul(lhs, rhs, out, *, sequential: bool) -> None:
+    mm = linalg.matmul(lhs, rhs, outs=[out])
+    if sequential:  # inside a parallel loop: the matmul's own tiles run on its thread
+        (mm.owner if isinstance(mm, ir.Value) else mm).attributes["fxc.sequential"] = ir.UnitAttr.get()
+
+
 def _copy(source, dest):
     """``dest[...] = source[...]`` as an elementwise generic (vectorized
     and threaded like any; ``linalg.copy`` would stay scalar loops)."""
@@ -146,23 +168,15 @@ class DecomposeConvToMatmuls(ModulePass):
         with ir.InsertionPoint(body):
             n, oh = body.arguments
             out_row = _view(out, [n, 0, oh, 0], [1, f_, 1, ow_], [1, 1, 1, 1], [f_, ow_], [oh_ * ow_, 1])
-            taps_h = scf.ForOp(zero, index_constant(kh_), one)
-            with ir.InsertionPoint(taps_h.body):
-                kh = taps_h.induction_variable
-                taps_w = scf.ForOp(zero, index_constant(kw_), one)
-                with ir.InsertionPoint(taps_w.body):
-                    kw = taps_w.induction_variable
-                    ih = arith.AddIOp(arith.MulIOp(oh, index_constant(sh)).result,
-                                      arith.MulIOp(kh, index_constant(dh)).result).result
-                    iw = arith.MulIOp(kw, index_constant(dw)).result
-                    filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_],
-                                 [c_ * kh_ * kw_, kh_ * kw_])
-                    row = _view(image, [n, 0, ih, iw], [1, c_, 1, ow_], [1, 1, 1, sw], [c_, ow_], [h_ * w_, sw])
-                    mm = linalg.matmul(filt, row, outs=[out_row])
-                    # Already inside the parallel row loop: its tiles run sequentially.
-                    (mm.owner if isinstance(mm, ir.Value) else mm).attributes["fxc.sequential"] = ir.UnitAttr.get()
-                    scf.YieldOp([])
-                scf.YieldOp([])
+            def tap(kh, kw, filt):
+                ih = arith.AddIOp(arith.MulIOp(oh, index_constant(sh)).result,
+                                  arith.MulIOp(kh, index_constant(dh)).result).result
+                iw = arith.MulIOp(kw, index_constant(dw)).result
+                row = _view(image, [n, 0, ih, iw], [1, c_, 1, ow_], [1, 1, 1, sw], [c_, ow_], [h_ * w_, sw])
+                # Already inside the parallel row loop: its tiles run sequentially.
+                _matmul(filt, row, out_row, sequential=True)
+
+            _for_each_tap(weight, tap)
             scf.ReduceOp([], 0)
 
     @staticmethod
@@ -197,29 +211,20 @@ class DecomposeConvToMatmuls(ModulePass):
                 """Every tap's matmul over positions [start, start + width)."""
                 flat_out = (_flat(out, [f_, width], [oh_ * ow_, 1], n, f_ * oh_ * ow_, start) if direct
                             else _flat(acc, [f_, width], [oh_ * w_, 1], None, 0, start))
-                taps_h = scf.ForOp(zero, index_constant(kh_), one)
-                with ir.InsertionPoint(taps_h.body):
-                    kh = taps_h.induction_variable
-                    taps_w = scf.ForOp(zero, index_constant(kw_), one)
-                    with ir.InsertionPoint(taps_w.body):
-                        kw = taps_w.induction_variable
-                        filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_],
-                                     [c_ * kh_ * kw_, kh_ * kw_])
-                        shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
-                                             arith.MulIOp(kw, index_constant(dw)).result).result
-                        positions = _flat(image, [c_, width], [h_ * w_, 1], n, c_ * h_ * w_, shift, start)
-                        mm = linalg.matmul(filt, positions, outs=[flat_out])
-                        if sequential:
-                            (mm.owner if isinstance(mm, ir.Value) else mm).attributes["fxc.sequential"] = \
-                                ir.UnitAttr.get()
-                        scf.YieldOp([])
-                    scf.YieldOp([])
+
+                def tap(kh, kw, filt):
+                    shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
+                                         arith.MulIOp(kw, index_constant(dw)).result).result
+                    positions = _flat(image, [c_, width], [h_ * w_, 1], n, c_ * h_ * w_, shift, start)
+                    _matmul(filt, positions, flat_out, sequential=sequential)
+
+                _for_each_tap(weight, tap)
 
             # Blocks of positions on threads, every tap inside a block: its
             # [F, block] accumulator stays in cache across the taps, one
-            # fork per image.
-            # The last block, narrower, is one more iteration of the loop.
-            # A single block's matmuls thread their own tiles.
+            # fork per image.  The last block, narrower, is one more
+            # iteration of the loop; a single block's matmuls thread their
+            # own tiles.
             blocks, tail = divmod(span, _BLOCK)
             sequential = blocks + (tail > 0) >= 2
             loop = scf.ParallelOp([], [zero], [index_constant(blocks + (tail > 0))], [one], [])
