@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_cpu.py
 	$(PY) benchmarks/bench_compile.py
 	$(PY) benchmarks/bench_dynamic.py
+	$(PY) benchmarks/bench_autocast.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
