@@ -188,6 +188,20 @@ def ops_named(op: ir.Operation, name: str) -> List[ir.Operation]:
     return found
 
 
+def nested_ops(op: ir.Operation, name: Optional[str] = None) -> List[ir.Operation]:
+    """Every operation nested in ``op`` (not ``op`` itself), in pre-order;
+    only those named ``name`` when given."""
+    out = []
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                child = child.operation
+                if name is None or child.name == name:
+                    out.append(child)
+                out.extend(nested_ops(child, name))
+    return out
+
+
 def index_constant(v: int) -> ir.Value:
     """An ``arith.constant`` of index type (at the current insertion point)."""
     return arith.ConstantOp(ir.IndexType.get(), v).result

@@ -25,6 +25,7 @@ from __future__ import annotations
 from torch_mlir import ir, passmanager
 from torch_mlir.dialects import func
 
+from fxc._mlir_compat import nested_ops
 from fxc.compiler.passes import ModulePass, register
 
 #: Named linalg ops with reduction loops whose inputs the fusion must not
@@ -51,10 +52,10 @@ class FuseElementwiseOps(ModulePass):
         for fn in list(body.operations):
             if fn.operation.name != "func.func" or not fn.regions[0].blocks:
                 continue
-            for op in _ops(fn.operation):
+            for op in nested_ops(fn.operation):
                 if _kept(op):
                     kept.append(_outline(op, body, len(kept)))
-            for op in _ops(fn.operation):
+            for op in nested_ops(fn.operation):
                 if _cheap_elementwise(op):
                     _copy_per_consumer(op)
         passmanager.PassManager.parse("builtin.module(func.func(linalg-fuse-elementwise-ops))",
@@ -92,16 +93,6 @@ def _reads_once(consumer, operand: int) -> bool:
     again for every broadcast index (GPT-2's attention ran 1.8x slower)."""
     maps = ir.ArrayAttr(consumer.attributes["indexing_maps"])
     return ir.AffineMapAttr(maps[operand]).value.is_permutation
-
-
-def _ops(op):
-    out = []
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                out.append(child.operation)
-                out.extend(_ops(child.operation))
-    return out
 
 
 def _outline(op, module_body, index):

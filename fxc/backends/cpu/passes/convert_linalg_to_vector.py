@@ -43,7 +43,7 @@ import math
 from torch_mlir import ir, passmanager
 from torch_mlir.dialects import arith, scf, vector
 
-from fxc._mlir_compat import defined_inside, parse_module
+from fxc._mlir_compat import defined_inside, nested_ops, parse_module
 from fxc.compiler.passes import ModulePass, register
 
 _ATTR = "fxc.vectorize"
@@ -168,9 +168,9 @@ class ConvertLinalgToVector(ModulePass):
         if not steps:
             return
         self._interpret(module_op, "\n".join(steps) + _CANONICALIZE_VECTORS)
-        for loop in reversed(_ops_named(module_op, "scf.for")):
+        for loop in reversed(nested_ops(module_op, "scf.for")):
             _hoist_accumulators(loop)
-        for loop in _ops_named(module_op, "scf.for"):
+        for loop in nested_ops(module_op, "scf.for"):
             _widen_reduction(loop)
         # 16 x 16 f32 tiles through AVX-512 shuffles, 8 x 8 through AVX2's;
         # other shapes element by element.
@@ -405,22 +405,9 @@ class ConvertLinalgToVector(ModulePass):
         finally:
             seq.erase()
             del module_op.attributes["transform.with_named_sequence"]
-            for op in _ops_named(module_op, None):
+            for op in nested_ops(module_op, None):
                 if _ATTR in op.attributes:
                     del op.attributes[_ATTR]
-
-
-def _ops_named(op, name):
-    """Every op nested in ``op`` (pre-order) named ``name`` (any if None)."""
-    out = []
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                child = child.operation
-                if name is None or child.name == name:
-                    out.append(child)
-                out.extend(_ops_named(child, name))
-    return out
 
 
 def _hoist_accumulators(loop) -> None:

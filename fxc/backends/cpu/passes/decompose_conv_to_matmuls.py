@@ -39,7 +39,7 @@ import math
 from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, memref, scf
 
-from fxc._mlir_compat import index_constant, walk
+from fxc._mlir_compat import index_constant, nested_ops
 from fxc.compiler.passes import ModulePass, register
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset() if hasattr(ir.ShapedType, "get_dynamic_stride_or_offset") \
@@ -142,9 +142,7 @@ class DecomposeConvToMatmuls(ModulePass):
     summary = "Rewrite static NCHW 2-d convolutions on buffers into per-tap matmuls on views"
 
     def run(self, module_op):
-        todo = []
-        walk(module_op, lambda op: todo.append(op) if op.name == "linalg.conv_2d_nchw_fchw" else None)
-        for op in todo:
+        for op in nested_ops(module_op, "linalg.conv_2d_nchw_fchw"):
             operands = list(op.operands)
             if len(operands) == 3 and all(_static_identity(v.type) for v in operands):
                 with op.location, ir.InsertionPoint(op):
