@@ -85,10 +85,14 @@ class Weights(torch.nn.Module):
         super().__init__()
         self.w1 = torch.nn.Buffer(torch.randint(-128, 128, (37, 19), dtype=torch.int8))
         self.w2 = torch.nn.Buffer(torch.randint(-128, 128, (19, 50), dtype=torch.int8))
+        self.w3 = torch.nn.Buffer(torch.randint(-128, 128, (32, 40), dtype=torch.int8))
 
     def forward(self, x):
         h = _mm(x, self.w1)
-        return h, _mm(torch.clamp(h, -128, 127).to(torch.int8), self.w2), _mm(x[:, 5:24], self.w2)
+        # x[1:, 3:35]: a view with an offset and a row stride of 37, K a
+        # multiple of 4 (the VNNI kernel reads such an A without packing it).
+        return (h, _mm(torch.clamp(h, -128, 127).to(torch.int8), self.w2), _mm(x[:, 5:24], self.w2),
+                _mm(x[1:, 3:35], self.w3))
 
 
 @pytest.mark.parametrize("kernel", KERNEL_PARAMS)

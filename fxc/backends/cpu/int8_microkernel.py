@@ -64,6 +64,7 @@ def func_names(signed: bool, prefix: str = "fxc_i8mm") -> dict:
         "pack_a": f"{prefix}_pack_a_{s}",
         "pack_b": f"{prefix}_pack_b_{s}",
         "kernel": f"{prefix}_kernel",
+        "kernel_raw": f"{prefix}_kernel_raw",
         "run": f"{prefix}_{s}",
         "run_cached": f"{prefix}_cached_{s}",
     }
@@ -287,12 +288,16 @@ def _kernel(name: str, madd: Callable[[str, str, str], list]) -> str:
 
 
 def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_type: str, packed_k: str,
-            a_cols: str, b_rows: str) -> str:
+            a_cols: str, b_rows: str, raw_a_when: str = "") -> str:
     """The entry functions of a packed int8 kernel: ``run`` (pack B, pack
     A, multiply) and ``run_cached`` (B packed once into a caller-owned
     buffer, ``ready`` set after).  ``constants`` must define ``%c0`` and
     ``%c1``; ``packed_k`` computes the packed K sizes from ``%K``, and
-    ``a_cols``/``b_rows`` name them for the allocations of A and B."""
+    ``a_cols``/``b_rows`` name them for the allocations of A and B.
+
+    With ``raw_a_when`` (MLIR lines defining ``%raw_a``, an i1, from ``%M``
+    and ``%K``), A is not packed where ``%raw_a`` holds: ``names["kernel_raw"]``
+    then reads A itself."""
     sizes = f"""{constants}
     %drv_mr = arith.constant {mr} : index
     %drv_nr = arith.constant {nr} : index
@@ -300,12 +305,20 @@ def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_t
     %M = memref.dim %A, %c0 : {A_TYPE}
     %K = memref.dim %A, %c1 : {A_TYPE}
     %MB = arith.ceildivui %M, %drv_mr : index
-    %Mp = arith.muli %MB, %drv_mr : index{packed_k}
+    %Mp = arith.muli %MB, %drv_mr : index{packed_k}"""
+    packed = f"""
     %Ap = memref.alloc(%Mp, {a_cols}) {{alignment = 64 : i64}} : {ap_type}
-    func.call @{names['pack_a']}(%A, %Ap) : ({A_TYPE}, {ap_type}) -> ()"""
-    finish = f"""
+    func.call @{names['pack_a']}(%A, %Ap) : ({A_TYPE}, {ap_type}) -> ()
     func.call @{names['kernel']}(%Ap, %Bp, %C, %acc) : ({ap_type}, {bp_type}, {C_TYPE}, i1) -> ()
     memref.dealloc %Ap : {ap_type}"""
+    if raw_a_when:
+        finish = f"""{raw_a_when}
+    scf.if %raw_a {{
+      func.call @{names['kernel_raw']}(%A, %Bp, %C, %acc) : ({A_TYPE}, {bp_type}, {C_TYPE}, i1) -> ()
+    }} else {{{packed}
+    }}"""
+    else:
+        finish = packed
     return f"""
   func.func private @{names['run']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %acc: i1) {{{sizes}
     %N = memref.dim %B, %c1 : {A_TYPE}

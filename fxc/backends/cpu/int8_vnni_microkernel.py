@@ -50,6 +50,12 @@ _PACKED_K = """
     %K4 = arith.muli %KQ, %c4 : index
     %KQ1 = arith.addi %KQ, %c1 : index"""
 
+#: A is read as it is, without a packed copy, when whole groups of 4 bytes
+#: cover K (the kernel flips A's sign bits in the register).
+_RAW_A = """
+    %K4rem = arith.remui %K, %c4 : index
+    %raw_a = arith.cmpi eq, %K4rem, %c0 : index"""
+
 #: Packing forks threads only for operands of at least this many packed bytes.
 PARALLEL_PACK_BYTES = 1 << 17
 
@@ -202,21 +208,34 @@ def _pack_b(name: str) -> str:
   }}"""
 
 
-def _kernel(name: str) -> str:
+def _kernel(name: str, raw: bool = False) -> str:
+    """The register-tiled kernel on packed B and packed A (``%Ap``), or,
+    when ``raw``, on A as it is (``%A``, K a multiple of 4): each 4-byte
+    broadcast of A then gets its sign bits flipped in the register, and rows
+    past M read row M-1 (their sums are never stored)."""
+    a_ref, a_type = ("%A", A_TYPE) if raw else ("%Ap", AP_TYPE)
     accs = [(r, v) for r in range(MR) for v in range(NV)]
     tys = ", ".join([_VTY] * len(accs))
     body = ["%k = arith.muli %kq, %c4 : index"]
     for v in range(NV):
         body.append(f"%b{v} = vector.load %Bp[%nb, %kq, %c{64 * v}r] : {BP_TYPE}, {_BTY}")
     for r in range(MR):
+        row = f"%ir{r}"
+        body.append(f"%ir{r} = arith.addi %i0, %c{r}r : index")
+        if raw:
+            row = f"%irc{r}"
+            body.append(f"%irc{r} = arith.minui %ir{r}, %Mlast : index")
         body += [
-            f"%ir{r} = arith.addi %i0, %c{r}r : index",
-            f"%a4_{r} = vector.load %Ap[%ir{r}, %k] : {AP_TYPE}, vector<4xi8>",
+            f"%a4_{r} = vector.load {a_ref}[{row}, %k] : {a_type}, vector<4xi8>",
             f"%a1_{r} = vector.bitcast %a4_{r} : vector<4xi8> to vector<1xi32>",
             f"%as{r} = vector.extract %a1_{r}[0] : i32 from vector<1xi32>",
             f"%av{r} = vector.broadcast %as{r} : i32 to {_VTY}",
-            f"%a{r} = vector.bitcast %av{r} : {_VTY} to {_BTY}",
         ]
+        if raw:
+            body += [f"%ab{r} = vector.bitcast %av{r} : {_VTY} to {_BTY}",
+                     f"%a{r} = arith.xori %ab{r}, %flip : {_BTY}"]
+        else:
+            body.append(f"%a{r} = vector.bitcast %av{r} : {_VTY} to {_BTY}")
         body += [_dpbusd(f"%s{r}_{v}", f"%acc{r}_{v}", f"%a{r}", f"%b{v}") for v in range(NV)]
     body.append(f"scf.yield {', '.join(f'%s{r}_{v}' for r, v in accs)} : {tys}")
     prologue = []
@@ -244,20 +263,27 @@ def _kernel(name: str) -> str:
         epilogue.append("}")
     consts = "\n    ".join(f"%c{c}r = arith.constant {c} : index"
                            for c in sorted({*range(MR), NR, *range(0, NR, VEC), *range(0, 64 * NV, 64)}))
+    if raw:
+        rows = f"""
+    %flip = arith.constant dense<-128> : {_BTY}
+    %MB = arith.ceildivui %M, %cMR : index
+    %Mlast = arith.subi %M, %c1 : index"""
+    else:
+        rows = f"""
+    %Mp = memref.dim %Ap, %c0 : {AP_TYPE}
+    %MB = arith.divui %Mp, %cMR : index"""
     nl = "\n      "
     ind = "\n        "
     return f"""
-  func.func private @{name}(%Ap: {AP_TYPE}, %Bp: {BP_TYPE}, %C: {C_TYPE}, %acc: i1) {{{_CONSTANTS}
+  func.func private @{name}({a_ref}: {a_type}, %Bp: {BP_TYPE}, %C: {C_TYPE}, %acc: i1) {{{_CONSTANTS}
     {consts}
     %cMR = arith.constant {MR} : index
     %zero = arith.constant dense<0> : {_VTY}
     %M = memref.dim %C, %c0 : {C_TYPE}
     %N = memref.dim %C, %c1 : {C_TYPE}
-    %Mp = memref.dim %Ap, %c0 : {AP_TYPE}
     %NB = memref.dim %Bp, %c0 : {BP_TYPE}
     %KQ1 = memref.dim %Bp, %c1 : {BP_TYPE}
-    %KQ = arith.subi %KQ1, %c1 : index
-    %MB = arith.divui %Mp, %cMR : index
+    %KQ = arith.subi %KQ1, %c1 : index{rows}
     scf.parallel (%nb, %mb) = (%c0, %c0) to (%NB, %MB) step (%c1, %c1) {{
       %n0 = arith.muli %nb, %c{NR}r : index
       %i0 = arith.muli %mb, %cMR : index
@@ -293,9 +319,10 @@ class VnniKernel:
         if set(signed_kinds) - {True}:
             raise ValueError("the VNNI kernel takes signed int8 operands only")
         names = self.func_names(True)
-        return "module {" + _kernel(names["kernel"]) + _pack_a(names["pack_a"]) + _pack_b(names["pack_b"]) \
+        return "module {" + _kernel(names["kernel"]) + _kernel(names["kernel_raw"], raw=True) \
+            + _pack_a(names["pack_a"]) + _pack_b(names["pack_b"]) \
             + drivers(names, constants=_CONSTANTS, mr=MR, nr=NR, ap_type=AP_TYPE, bp_type=BP_TYPE,
-                      packed_k=_PACKED_K, a_cols="%K4", b_rows="%KQ1") + "\n}\n"
+                      packed_k=_PACKED_K, a_cols="%K4", b_rows="%KQ1", raw_a_when=_RAW_A) + "\n}\n"
 
 
 VNNI = VnniKernel()

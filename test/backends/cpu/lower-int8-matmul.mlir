@@ -41,6 +41,14 @@
 // VNNI-DAG: func.func private @fxc_i8mm_vnni_kernel(%{{.*}}: memref<?x?xi8>, %{{.*}}: memref<?x?x128xi8>, %{{.*}}: memref<?x?xi32, strided<[?, 1], offset: ?>>, %[[VACC:.*]]: i1)
 // VNNI-DAG: scf.if %[[VACC]] -> (vector<16xi32>)
 // VNNI-DAG: func.func private @fxc_i8mm_vnni_pack_a_s8(
+// Where 4 divides K, the driver skips packing A: the raw kernel reads A's
+// rows (clamped to the last one past M) and flips the broadcast's sign bits.
+// VNNI-DAG: func.func private @fxc_i8mm_vnni_kernel_raw(%{{.*}}: memref<?x?xi8, strided<[?, 1], offset: ?>>, %{{.*}}: memref<?x?x128xi8>,
+// VNNI-DAG: arith.minui %{{.*}}, %{{.*}} : index
+// VNNI-DAG: %[[K4REM:.*]] = arith.remui %{{.*}}, %c4 : index
+// VNNI-DAG: %[[RAW:.*]] = arith.cmpi eq, %[[K4REM]], %c0 : index
+// VNNI-DAG: scf.if %[[RAW]] {
+// VNNI-DAG: call @fxc_i8mm_vnni_kernel_raw(
 // VNNI-DAG: func.func private @fxc_i8mm_vnni_pack_b_s8(
 // VNNI-DAG: func.func private @fxc_i8mm_vnni_s8(
 // VNNI-DAG: arith.xori %{{.*}}, %{{.*}} : vector<64xi8>
