@@ -35,6 +35,7 @@ from fxc.errors import CompileError
 from fxc.frontend import autocast as autocast_regions
 from fxc.frontend import fast_paths, sizes
 from fxc.frontend.decompose import TABLE, decompose_graph
+from fxc.frontend.fold_conv_affine import fold_conv_affine
 from fxc.frontend.symbolic import normalize_symbolic_scalars
 from fxc.frontend.importer import _FRAME, OBJECT_META, TOKEN_META, FxcImporter, tag_tokens
 from fxc.runtime.signature import Result, Signature, Slot, State, TensorType, dim_of
@@ -115,6 +116,8 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
         with _lifted_tokens():
             # torch-mlir's own table (see fxc.frontend.decompose).
             ep = autocast_regions.run_decompositions(ep, TABLE)
+    if freeze:
+        fold_conv_affine(ep, _frozen_targets(ep))
     _check_outputs(ep)
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
@@ -148,6 +151,15 @@ def _name_inputs(signature: Signature, names: List[str]) -> None:
     for i, slot in enumerate(signature.inputs):
         if slot.name.startswith("args_") and slot.name[5:].isdigit() and int(slot.name[5:]) < len(names):
             signature.inputs[i] = dataclasses.replace(slot, name=names[int(slot.name[5:])])
+
+
+def _frozen_targets(ep: ExportedProgram) -> set:
+    """The parameters and buffers that ``freeze`` makes constants: those
+    the program does not mutate."""
+    sig = ep.graph_signature
+    mutated = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
+    return {s.target for s in sig.input_specs
+            if s.kind in (InputKind.BUFFER, InputKind.PARAMETER) and s.target not in mutated}
 
 
 def _own_state(ep: ExportedProgram) -> dict:
