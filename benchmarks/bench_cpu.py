@@ -12,6 +12,8 @@ Times, in one process and on the same inputs:
 * ``encoder``   -- nn.TransformerEncoderLayer d=256, 4 heads, tanh GELU,
   seq 128, batch 4 (the issue's transformer block);
 * ``conv2d``    -- Conv2d 3x3 64->64 on 1x64x56x56;
+* ``resnet_block`` -- torchvision's ResNet basic block (conv-BN-ReLU-conv-BN,
+  residual, ReLU; eval BN with random statistics) at 64 channels, 1x64x56x56;
 * ``gpt2``/``bert`` -- Hugging Face GPT-2 and BERT from small configs
   (2 layers, d=128, seq 128), when ``transformers`` is installed.
 
@@ -72,8 +74,34 @@ def workloads():
         ("mlp", _mlp(), (r(64, 512),)),
         ("encoder", _encoder(), (r(4, 128, 256),)),
         ("conv2d", torch.nn.Conv2d(64, 64, 3, padding=1).eval(), (r(1, 64, 56, 56),)),
+        ("resnet_block", _resnet_block(), (r(1, 64, 56, 56),)),
         *_hugging_face(),
     ]
+
+
+class _BasicBlock(torch.nn.Module):
+    """torchvision.models.resnet.BasicBlock (stride 1, no downsample)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(c)
+        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + x)
+
+
+def _resnet_block():
+    block = _BasicBlock(64)
+    for bn in (block.bn1, block.bn2):
+        bn.running_mean.uniform_(-0.1, 0.1)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.1, 0.1)
+    return block.eval()
 
 
 def _encoder():
