@@ -23,7 +23,7 @@ lit: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/lit -sv test
-	$(PY) -m pytest -q test/python
+	$(PY) -m pytest -q -n auto --dist loadfile test/python
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_call_overhead.py
