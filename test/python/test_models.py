@@ -95,7 +95,39 @@ def resnet_basic_block():
     return BasicBlock(), (torch.randn(2, 8, 8, 8),)
 
 
-MODELS = [gpt2, bert, llama, qwen2, vit, multihead_attention, transformer_encoder_layer, resnet_basic_block]
+class InvertedResidual(torch.nn.Module):
+    """MobileNetV2's block (torchvision's, without torchvision): 1x1 expand,
+    3x3 depthwise, 1x1 project, each with BatchNorm; ReLU6; a residual."""
+
+    def __init__(self, c=8, expand=4):
+        super().__init__()
+        h = c * expand
+
+        def conv_bn(cin, cout, k, groups=1, act=True):
+            layers = [torch.nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False),
+                      torch.nn.BatchNorm2d(cout)]
+            return layers + [torch.nn.ReLU6()] if act else layers
+
+        self.body = torch.nn.Sequential(*conv_bn(c, h, 1), *conv_bn(h, h, 3, groups=h), *conv_bn(h, c, 1, act=False))
+        for m in self.body:
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.data.uniform_(0.5, 1.5)
+                m.bias.data.uniform_(-0.5, 0.5)
+        self.head = torch.nn.Linear(c, 10)
+
+    def forward(self, x):
+        y = self.body(x) + x
+        return self.head(torch.nn.functional.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+def mobilenet_block():
+    return InvertedResidual(), (torch.randn(2, 8, 12, 12),)
+
+
+MODELS = [gpt2, bert, llama, qwen2, vit, multihead_attention, transformer_encoder_layer, resnet_basic_block,
+          mobilenet_block]
 
 
 def _tensors(out):
@@ -122,6 +154,18 @@ def test_fxc_compile_matches_eager(make):
     with torch.no_grad():
         expected = model(*inputs)
         actual = fxc.compile(model, inputs)(*inputs)
+    _assert_close(actual, expected)
+
+
+@pytest.mark.parametrize("make", [resnet_basic_block, mobilenet_block, vit, gpt2], ids=lambda f: f.__name__)
+def test_fxc_compile_frozen_matches_eager(make):
+    """freeze=True: weights are constants (eval BatchNorm folds into the
+    convolutions, int8/bf16 weights would be packed once)."""
+    model, inputs = make()
+    model.eval()
+    with torch.no_grad():
+        expected = model(*inputs)
+        actual = fxc.compile(model, inputs, freeze=True)(*inputs)
     _assert_close(actual, expected)
 
 
