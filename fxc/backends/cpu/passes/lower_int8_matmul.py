@@ -88,7 +88,9 @@ def _zero_fill_before(op: ir.Operation):
     if not isinstance(value, ir.OpView) or value.operation.name != "arith.constant":
         return None
     attr = value.attributes["value"]
-    return prev if isinstance(attr, ir.IntegerAttr) and ir.IntegerAttr(attr).value == 0 else None
+    if isinstance(attr, ir.IntegerAttr):
+        return prev if ir.IntegerAttr(attr).value == 0 else None
+    return prev if isinstance(attr, ir.FloatAttr) and ir.FloatAttr(attr).value == 0.0 else None
 
 
 def _constant_global(value: ir.Value, module_op: ir.Operation):
@@ -101,6 +103,27 @@ def _constant_global(value: ir.Value, module_op: ir.Operation):
         if op.operation.name == "memref.global" and ir.StringAttr(op.attributes["sym_name"]).value == name:
             return op if "constant" in op.attributes else None
     return None
+
+
+def packed_weight_globals(module_op, packed: dict, key, bp_type: str, prefix: str):
+    """``(type, name)`` of the packed copy of one constant weight, and its ready flag's name.
+
+    The two globals (``@<prefix>_<n>`` of ``bp_type`` and ``@<prefix>_<n>_ready``)
+    are made on the first use of ``key`` (the weight and how it is packed);
+    later uses share them.
+    """
+    if key not in packed:
+        name = f"{prefix}_{len(packed)}"
+        text = (
+            f'memref.global "private" @{name} : {bp_type} = uninitialized {{alignment = 64 : i64}}\n'
+            f'memref.global "private" @{name}_ready : {mk.FLAG_TYPE} = dense<0>\n'
+        )
+        mod = parse_module(text, module_op.context)
+        body = module_op.regions[0].blocks[0]
+        for g in mod.body.operations:
+            g.operation.clone(ir.InsertionPoint.at_block_begin(body))
+        packed[key] = (ir.Type.parse(bp_type), name, f"{name}_ready")
+    return packed[key]
 
 
 @register
@@ -146,32 +169,13 @@ class LowerInt8Matmul(ModulePass):
             if weight is None:
                 func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
             else:
-                bp_type, bp, ready = self._packed_globals(weight, ir.MemRefType(b.type), variant, signed, module_op, packed)
+                key = (ir.StringAttr(weight.attributes["sym_name"]).value, variant.prefix, signed)
+                k_dim, n_dim = ir.MemRefType(b.type).shape
+                bp_type, bp, ready = packed_weight_globals(module_op, packed, key, variant.packed_b_type(k_dim, n_dim),
+                                                           "fxc_i8mm_bpack")
                 args += [cast(memref.get_global(bp_type, bp), variant.bp_type),
                          memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
                 func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
         op.erase()
         if fill is not None:
             fill.erase()
-
-    @staticmethod
-    def _packed_globals(weight, b_type, variant, signed, module_op, packed):
-        """``(type, name)`` of the packed copy of one constant weight, and its ready flag's name.
-
-        The two globals are made on the first use of the weight; later uses share them.
-        """
-        key = (ir.StringAttr(weight.attributes["sym_name"]).value, variant.prefix, signed)
-        if key not in packed:
-            n = len(packed)
-            k_dim, n_dim = b_type.shape
-            bp_type = variant.packed_b_type(k_dim, n_dim)
-            text = (
-                f'memref.global "private" @fxc_i8mm_bpack_{n} : {bp_type} = uninitialized {{alignment = 64 : i64}}\n'
-                f'memref.global "private" @fxc_i8mm_bpack_{n}_ready : {mk.FLAG_TYPE} = dense<0>\n'
-            )
-            mod = parse_module(text, module_op.context)
-            body = module_op.regions[0].blocks[0]
-            for g in mod.body.operations:
-                g.operation.clone(ir.InsertionPoint.at_block_begin(body))
-            packed[key] = (ir.Type.parse(bp_type), f"fxc_i8mm_bpack_{n}", f"fxc_i8mm_bpack_{n}_ready")
-        return packed[key]
