@@ -1,0 +1,283 @@
+"""The AVX-512 BF16 GEMM micro-kernel that fxc-lower-bf16-matmul calls, as MLIR text.
+
+``C[M,N] (+)= A[M,K] @ B[K,N]`` with bf16 ``A``/``B`` and an f32 ``C``
+(what a matmul under ``torch.autocast("cpu", torch.bfloat16)`` computes
+before rounding its result to bf16), with ``vdpbf16ps``: each f32 lane of
+a zmm register adds the products of two pairs of bf16 numbers
+(``a0*b0 + a1*b1``, products exact in f32, denormals flushed), i.e. 32
+multiply-adds per instruction, twice the f32 FMA's.
+
+Both operands are packed in "pairs along K" layout, as the int8 kernels
+(:mod:`fxc.backends.cpu.int8_microkernel`), two consecutive K elements
+sharing one 32-bit lane (``KP = ceil(K/2)``, odd K padded with zero):
+
+* ``Ap[i, k] = A[i, k]`` (``memref<Mp x 2KP x bf16>``, ``Mp`` = M rounded
+  up to MR, padding rows and column zero): a K pair of a row is one i32,
+  broadcast to every lane;
+* ``Bp[nb, kp, 2j + t] = B[2kp + t, NR*nb + j]`` (``memref<NB x KP x 2NR x
+  bf16>``: one NR-column panel per ``nb``, zero past N and K).
+
+The register tile is MR rows x NR = 16*NV columns: MR*NV zmm accumulators,
+NV zmm of B and one broadcast of A per K pair.  Tiles (N panel, row tile)
+form one panel-major ``scf.parallel`` nest, as in the int8 kernels, and
+the packing runs rows of A and panels of B in parallel when they are large.
+The accumulators are added to C once (masked on the N edge, guarded on the
+M edge), or overwrite it (``%acc`` false: the matmul's output was only
+zero-filled, and fxc-lower-bf16-matmul dropped the fill).
+"""
+
+from __future__ import annotations
+
+from fxc.backends.cpu.int8_microkernel import FLAG_TYPE, _old_or_zero, drivers
+from fxc.backends.cpu.int8_vnni_microkernel import PARALLEL_PACK_BYTES, _maybe_parallel
+
+MR = 8
+NV = 2  # zmm vectors per B panel row
+VEC = 16  # f32 lanes of one zmm register
+NR = VEC * NV
+
+A_TYPE = "memref<?x?xbf16, strided<[?, 1], offset: ?>>"
+C_TYPE = "memref<?x?xf32, strided<[?, 1], offset: ?>>"
+#: 3-d operands of ``run_batch``, by element type.
+BATCH_TYPES = {e: f"memref<?x?x?x{e}, strided<[?, ?, 1], offset: ?>>" for e in ("bf16", "f32")}
+AP_TYPE = "memref<?x?xbf16>"
+BP_TYPE = f"memref<?x?x{2 * NR}xbf16>"
+
+_DPBF16PS = '"llvm.x86.avx512bf16.dpbf16ps.512"'
+_VTY = f"vector<{VEC}xf32>"
+_BTY = f"vector<{2 * VEC}xbf16>"
+
+#: Packed K: pairs (``%KP``), and the padded length of a packed A row (``%K2``).
+_PACKED_K = """
+    %KP = arith.ceildivui %K, %c2 : index
+    %K2 = arith.muli %KP, %c2 : index"""
+
+_CONSTANTS = f"""
+    %c0 = arith.constant 0 : index
+    %cbig = arith.constant {PARALLEL_PACK_BYTES} : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c32 = arith.constant 32 : index
+    %c0_bf16 = arith.constant 0.0 : bf16"""
+
+
+def _dpbf16ps(out: str, acc: str, a: str, b: str) -> str:
+    return f"{out} = llvm.call_intrinsic {_DPBF16PS}({acc}, {a}, {b}) : ({_VTY}, {_BTY}, {_BTY}) -> {_VTY}"
+
+
+def _load_or_zero(ok: str, row: str, col: str, out: str, src: str = "%A") -> str:
+    return f"""
+          {out} = scf.if {ok} -> bf16 {{
+            %x = memref.load {src}[{row}, {col}] : {A_TYPE}
+            scf.yield %x : bf16
+          }} else {{
+            scf.yield %c0_bf16 : bf16
+          }}"""
+
+
+def _pack_a(name: str) -> str:
+    body = f"""
+      %inb = arith.cmpi ult, %i, %M : index
+      scf.if %inb {{
+        scf.for %k = %c0 to %K32 step %c32 {{
+          %v = vector.load %A[%i, %k] : {A_TYPE}, vector<32xbf16>
+          vector.store %v, %Ap[%i, %k] : {AP_TYPE}, vector<32xbf16>
+        }}
+        scf.for %k = %K32 to %K2 step %c1 {{
+          %kin = arith.cmpi ult, %k, %K : index{_load_or_zero("%kin", "%i", "%k", "%a")}
+          memref.store %a, %Ap[%i, %k] : {AP_TYPE}
+        }}
+      }} else {{
+        scf.for %k = %c0 to %K2 step %c1 {{
+          memref.store %c0_bf16, %Ap[%i, %k] : {AP_TYPE}
+        }}
+      }}"""
+    return f"""
+  func.func private @{name}(%A: {A_TYPE}, %Ap: {AP_TYPE}) {{{_CONSTANTS}
+    %M = memref.dim %A, %c0 : {A_TYPE}
+    %K = memref.dim %A, %c1 : {A_TYPE}
+    %Mp = memref.dim %Ap, %c0 : {AP_TYPE}
+    %K2 = memref.dim %Ap, %c1 : {AP_TYPE}
+    %K32d = arith.divui %K, %c32 : index
+    %K32 = arith.muli %K32d, %c32 : index
+    %elems = arith.muli %Mp, %K2 : index
+    %bytes = arith.muli %elems, %c2 : index
+    %big = arith.cmpi uge, %bytes, %cbig : index
+    {_maybe_parallel("%i", "%Mp", body, "%big")}
+    return
+  }}"""
+
+
+def _pack_b(name: str) -> str:
+    pairs = ", ".join(f"{j}, {j + NR}" for j in range(NR))
+    body = f"""
+      %n0 = arith.muli %nb, %cNR : index
+      %nend = arith.addi %n0, %cNR : index
+      %nfull = arith.cmpi ule, %nend, %N : index
+      scf.for %kp = %c0 to %KP step %c1 {{
+        %k0 = arith.muli %kp, %c2 : index
+        %k1 = arith.addi %k0, %c1 : index
+        %kin = arith.cmpi ult, %k1, %K : index
+        %full = arith.andi %nfull, %kin : i1
+        scf.if %full {{
+          %r0 = vector.load %B[%k0, %n0] : {A_TYPE}, vector<{NR}xbf16>
+          %r1 = vector.load %B[%k1, %n0] : {A_TYPE}, vector<{NR}xbf16>
+          %il = vector.shuffle %r0, %r1 [{pairs}] : vector<{NR}xbf16>, vector<{NR}xbf16>
+          vector.store %il, %Bp[%nb, %kp, %c0] : {BP_TYPE}, vector<{2 * NR}xbf16>
+        }} else {{
+          scf.for %j = %c0 to %cNR step %c1 {{
+            %n = arith.addi %n0, %j : index
+            %nin = arith.cmpi ult, %n, %N : index
+            %both = arith.andi %nin, %kin : i1{_load_or_zero("%nin", "%k0", "%n", "%b0", "%B")}{_load_or_zero("%both", "%k1", "%n", "%b1", "%B")}
+            %j2 = arith.muli %j, %c2 : index
+            %j21 = arith.addi %j2, %c1 : index
+            memref.store %b0, %Bp[%nb, %kp, %j2] : {BP_TYPE}
+            memref.store %b1, %Bp[%nb, %kp, %j21] : {BP_TYPE}
+          }}
+        }}
+      }}"""
+    return f"""
+  func.func private @{name}(%B: {A_TYPE}, %Bp: {BP_TYPE}) {{{_CONSTANTS}
+    %cNR = arith.constant {NR} : index
+    %cpanel = arith.constant {4 * NR} : index
+    %K = memref.dim %B, %c0 : {A_TYPE}
+    %N = memref.dim %B, %c1 : {A_TYPE}
+    %NB = memref.dim %Bp, %c0 : {BP_TYPE}
+    %KP = memref.dim %Bp, %c1 : {BP_TYPE}
+    %rows = arith.muli %NB, %KP : index
+    %bytes = arith.muli %rows, %cpanel : index
+    %big = arith.cmpi uge, %bytes, %cbig : index
+    {_maybe_parallel("%nb", "%NB", body, "%big")}
+    return
+  }}"""
+
+
+def _kernel(name: str) -> str:
+    accs = [(r, v) for r in range(MR) for v in range(NV)]
+    tys = ", ".join([_VTY] * len(accs))
+    body = ["%k = arith.muli %kp, %c2 : index"]
+    for v in range(NV):
+        body.append(f"%b{v} = vector.load %Bp[%nb, %kp, %c{2 * VEC * v}r] : {BP_TYPE}, {_BTY}")
+    for r in range(MR):
+        body += [
+            f"%ir{r} = arith.addi %i0, %c{r}r : index",
+            f"%a2_{r} = vector.load %Ap[%ir{r}, %k] : {AP_TYPE}, vector<2xbf16>",
+            f"%a1_{r} = vector.bitcast %a2_{r} : vector<2xbf16> to vector<1xi32>",
+            f"%as{r} = vector.extract %a1_{r}[0] : i32 from vector<1xi32>",
+            f"%av{r} = vector.broadcast %as{r} : i32 to vector<{VEC}xi32>",
+            f"%a{r} = vector.bitcast %av{r} : vector<{VEC}xi32> to {_BTY}",
+        ]
+        body += [_dpbf16ps(f"%s{r}_{v}", f"%acc{r}_{v}", f"%a{r}", f"%b{v}") for v in range(NV)]
+    body.append(f"scf.yield {', '.join(f'%s{r}_{v}' for r, v in accs)} : {tys}")
+    masks = []
+    for v in range(NV):
+        masks += [
+            f"%col{v} = arith.addi %n0, %c{VEC * v}r : index",
+            f"%left{v} = arith.subi %N, %col{v} : index",
+            f"%mask{v} = vector.create_mask %left{v} : vector<{VEC}xi1>",
+        ]
+    epilogue = []
+    for r in range(MR):
+        epilogue += [f"%row{r} = arith.addi %i0, %c{r}r : index",
+                     f"%inrow{r} = arith.cmpi ult, %row{r}, %M : index",
+                     f"scf.if %inrow{r} {{"]
+        for v in range(NV):
+            epilogue += [
+                *_old_or_zero(f"%old{r}_{v}", f"%row{r}", f"%col{v}", f"%mask{v}", _VTY, VEC, C_TYPE),
+                f"  %new{r}_{v} = arith.addf %old{r}_{v}, %t#{r * NV + v} : {_VTY}",
+                f"  vector.maskedstore %C[%row{r}, %col{v}], %mask{v}, %new{r}_{v} : "
+                f"{C_TYPE}, vector<{VEC}xi1>, {_VTY}",
+            ]
+        epilogue.append("}")
+    consts = "\n    ".join(f"%c{c}r = arith.constant {c} : index"
+                           for c in sorted({*range(MR), NR, *range(0, NR, VEC), *range(0, 2 * NR, 2 * VEC)}))
+    iter_args = ", ".join(f"%acc{r}_{v} = %zero" for r, v in accs)
+    nl = "\n      "
+    ind = "\n        "
+    return f"""
+  func.func private @{name}(%Ap: {AP_TYPE}, %Bp: {BP_TYPE}, %C: {C_TYPE}, %acc: i1) {{{_CONSTANTS}
+    {consts}
+    %cMR = arith.constant {MR} : index
+    %zero = arith.constant dense<0.0> : {_VTY}
+    %M = memref.dim %C, %c0 : {C_TYPE}
+    %N = memref.dim %C, %c1 : {C_TYPE}
+    %Mp = memref.dim %Ap, %c0 : {AP_TYPE}
+    %NB = memref.dim %Bp, %c0 : {BP_TYPE}
+    %KP = memref.dim %Bp, %c1 : {BP_TYPE}
+    %MB = arith.divui %Mp, %cMR : index
+    scf.parallel (%nb, %mb) = (%c0, %c0) to (%NB, %MB) step (%c1, %c1) {{
+      %n0 = arith.muli %nb, %c{NR}r : index
+      %i0 = arith.muli %mb, %cMR : index
+      {nl.join(masks)}
+      %t:{len(accs)} = scf.for %kp = %c0 to %KP step %c1 iter_args({iter_args}) -> ({tys}) {{
+        {ind.join(body)}
+      }}
+      {nl.join(epilogue)}
+      scf.reduce
+    }}
+    return
+  }}"""
+
+
+def _batch_driver(names: dict) -> str:
+    """``run_batch``: one ``run`` per batch of 3-d operands (``linalg.batch_matmul``)."""
+    def view(x, d1, d2, elem):
+        t3 = BATCH_TYPES[elem]
+        t2 = A_TYPE if elem == "bf16" else C_TYPE
+        return (f"%{x}v = memref.subview %{x}[%b, 0, 0] [1, {d1}, {d2}] [1, 1, 1] : {t3} to {t2}")
+    a3, c3 = BATCH_TYPES["bf16"], BATCH_TYPES["f32"]
+    return f"""
+  func.func private @{names['run_batch']}(%A: {a3}, %B: {a3}, %C: {c3}, %acc: i1) {{
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %nb = memref.dim %A, %c0 : {a3}
+    %M = memref.dim %A, %c1 : {a3}
+    %K = memref.dim %A, %c2 : {a3}
+    %N = memref.dim %B, %c2 : {a3}
+    scf.for %b = %c0 to %nb step %c1 {{
+      {view("A", "%M", "%K", "bf16")}
+      {view("B", "%K", "%N", "bf16")}
+      {view("C", "%M", "%N", "f32")}
+      func.call @{names['run']}(%Av, %Bv, %Cv, %acc) : ({A_TYPE}, {A_TYPE}, {C_TYPE}, i1) -> ()
+    }}
+    return
+  }}"""
+
+
+class Bf16Kernel:
+    """The ``vdpbf16ps`` kernel, as fxc-lower-bf16-matmul uses it.
+
+    Attributes:
+        name: the variant's name (the pass's ``kernel`` option).
+        prefix: prefix of its function symbols.
+        features: host CPU features its code needs.
+    """
+
+    name = "avx512bf16"
+    prefix = "fxc_bf16mm"
+    features = ("avx512f", "avx512bw", "avx512_bf16")
+    a_type = A_TYPE
+    c_type = C_TYPE
+    bp_type = BP_TYPE
+    flag_type = FLAG_TYPE
+
+    def func_names(self) -> dict:
+        p = self.prefix
+        return {"pack_a": f"{p}_pack_a", "pack_b": f"{p}_pack_b", "kernel": f"{p}_kernel",
+                "run": p, "run_cached": f"{p}_cached", "run_batch": f"{p}_batch"}
+
+    def packed_b_type(self, k: int, n: int) -> str:
+        """The static type of B's packed form (for a module global)."""
+        return f"memref<{-(-n // NR)}x{-(-k // 2)}x{2 * NR}xbf16>"
+
+    def kernel_module(self) -> str:
+        """A module holding the kernel, packing and driver functions."""
+        names = self.func_names()
+        return "module {" + _kernel(names["kernel"]) + _pack_a(names["pack_a"]) + _pack_b(names["pack_b"]) \
+            + drivers(names, constants=_CONSTANTS, mr=MR, nr=NR, ap_type=AP_TYPE, bp_type=BP_TYPE,
+                      packed_k=_PACKED_K, a_cols="%K2", b_rows="%KP", a_type=A_TYPE, c_type=C_TYPE) \
+            + _batch_driver(names) + "\n}\n"
+
+
+AVX512BF16 = Bf16Kernel()
