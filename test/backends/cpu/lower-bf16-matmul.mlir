@@ -76,8 +76,13 @@ func.func @main(%a: memref<7x5xbf16>, %c: memref<7x19xf32>, %d: memref<7x19xf32>
 // -----
 
 // A batch matmul (attention's scores and values under autocast) calls the
-// per-batch driver on 3-d dynamic strided casts.
+// batch driver on 3-d dynamic strided casts: it packs every batch, then runs
+// one parallel nest over (batch, N panel, row tile).
 
+// CHECK-DAG: func.func private @fxc_bf16mm_kernel_batch(%{{.*}}: memref<?x?x?xbf16>, %{{.*}}: memref<?x?x?x64xbf16>, %{{.*}}: memref<?x?x?xf32, strided<[?, ?, 1], offset: ?>>, %{{.*}}: i1)
+// CHECK-DAG: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) =
+// CHECK-DAG: func.func private @fxc_bf16mm_pack_a_batch(
+// CHECK-DAG: func.func private @fxc_bf16mm_pack_b_batch(
 // CHECK-LABEL: func.func @main(
 // CHECK: %[[F:.*]] = arith.constant false
 // CHECK: %[[CA:.*]] = memref.cast %{{.*}} : memref<4x7x5xbf16> to memref<?x?x?xbf16, strided<[?, ?, 1], offset: ?>>

@@ -18,7 +18,8 @@ The drivers, as fxc-lower-int8-matmul's:
   ``linear``) ``@fxc_bf16mm_cached(A, B, C, acc, Bp, ready)`` packs B once,
   on the first call, into a module global ``Bp``, guarded by the flag
   ``ready``;
-* ``@fxc_bf16mm_batch(A, B, C, acc)`` runs ``@fxc_bf16mm`` per batch.
+* ``@fxc_bf16mm_batch(A, B, C, acc)`` (3-d operands) packs every batch,
+  then runs one parallel nest over (batch, N panel, row tile).
 
 ``acc`` is false where a ``linalg.fill`` of zero into C comes just before
 the matmul: the kernel overwrites C and the fill is dropped.
