@@ -74,6 +74,24 @@ def test_shapes_match_eager():
         _assert_close(got, a, b)
 
 
+class ManyLinears(torch.nn.Module):
+    """``linear``: a transpose of the weight, which the kernel packs from directly."""
+
+    def forward(self, *aw):
+        return tuple(torch.nn.functional.linear(a, w) for a, w in zip(aw[::2], aw[1::2]))
+
+
+@needs_bf16
+def test_transposed_weight_shapes_match_eager():
+    def operands():
+        return [t for a, b in zip(*[iter(_operands(SHAPES))] * 2) for t in (a, b.t().contiguous())]
+
+    compiled = fxc.compile(ManyLinears(), tuple(operands()), options=_options())
+    args = operands()
+    for got, a, w in zip(compiled(*args), args[::2], args[1::2]):
+        _assert_close(got, a, w.t())
+
+
 @needs_bf16
 def test_batch_matmul_matches_eager():
     shapes = [(7, 5, 19), (64, 64, 64), (1, 3, 40)]

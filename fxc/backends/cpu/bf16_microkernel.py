@@ -184,6 +184,70 @@ def _pack_b(name: str, f: _Form) -> str:
   }}"""
 
 
+def _pack_bt(name: str) -> str:
+    """Packs B from its transpose ``Bt[N, K]`` (a ``linear``'s weight),
+    whose K pairs are already adjacent: each 32-bit pair of a row of Bt goes
+    to its lane of the panel, 16 pairs per vector load of a row."""
+    pairs = "\n".join(
+        f"            %p{l} = vector.extract_strided_slice %v {{offsets = [{2 * l}], sizes = [2], strides = [1]}} "
+        f": vector<32xbf16> to vector<2xbf16>\n"
+        f"            %kp{l} = arith.addi %kc, %c{l}r : index\n"
+        f"            vector.store %p{l}, %Bp[%nb, %kp{l}, %j2] : {BP_TYPE}, vector<2xbf16>" for l in range(16))
+    f = _Form(False)
+    body = f"""
+      %nb = arith.addi %r, %c0 : index
+      %n0 = arith.muli %nb, %cNR : index
+      %nend = arith.addi %n0, %cNR : index
+      %nfull = arith.cmpi ule, %nend, %N : index
+      scf.for %kc = %c0 to %KP step %c16r {{
+        %k0 = arith.muli %kc, %c2 : index
+        %kend = arith.addi %k0, %c32 : index
+        %kin = arith.cmpi ule, %kend, %K : index
+        %full = arith.andi %nfull, %kin : i1
+        scf.if %full {{
+          scf.for %j = %c0 to %cNR step %c1 {{
+            %n = arith.addi %n0, %j : index
+            %j2 = arith.muli %j, %c2 : index
+            %v = vector.load %B[%n, %k0] : {A_TYPE}, vector<32xbf16>
+{pairs}
+          }}
+        }} else {{
+          %kcend = arith.addi %kc, %c16r : index
+          %kpend = arith.minui %kcend, %KP : index
+          scf.for %kp = %kc to %kpend step %c1 {{
+            %ka = arith.muli %kp, %c2 : index
+            %kb = arith.addi %ka, %c1 : index
+            %kbin = arith.cmpi ult, %kb, %K : index
+            scf.for %j = %c0 to %cNR step %c1 {{
+              %n = arith.addi %n0, %j : index
+              %nin = arith.cmpi ult, %n, %N : index
+              %both = arith.andi %nin, %kbin : i1{_load_or_zero(f, "%nin", "%n", "%ka", "%b0", "%B")}{_load_or_zero(f, "%both", "%n", "%kb", "%b1", "%B")}
+              %j2 = arith.muli %j, %c2 : index
+              %j21 = arith.addi %j2, %c1 : index
+              memref.store %b0, %Bp[%nb, %kp, %j2] : {BP_TYPE}
+              memref.store %b1, %Bp[%nb, %kp, %j21] : {BP_TYPE}
+            }}
+          }}
+        }}
+      }}"""
+    consts = "\n    ".join(f"%c{c}r = arith.constant {c} : index" for c in range(17))
+    return f"""
+  func.func private @{name}(%B: {A_TYPE}, %Bp: {BP_TYPE}) {{{_CONSTANTS}
+    {consts}
+    %cNR = arith.constant {NR} : index
+    %cpanel = arith.constant {4 * NR} : index
+    %N = memref.dim %B, %c0 : {A_TYPE}
+    %K = memref.dim %B, %c1 : {A_TYPE}
+    %NB = memref.dim %Bp, %c0 : {BP_TYPE}
+    %KP = memref.dim %Bp, %c1 : {BP_TYPE}
+    %rows = arith.muli %NB, %KP : index
+    %bytes = arith.muli %rows, %cpanel : index
+    %big = arith.cmpi uge, %bytes, %cbig : index
+    {_maybe_parallel("%r", "%NB", body, "%big")}
+    return
+  }}"""
+
+
 def _kernel(name: str, f: _Form) -> str:
     accs = [(r, v) for r in range(MR) for v in range(NV)]
     tys = ", ".join([_VTY] * len(accs))
@@ -301,6 +365,12 @@ class Bf16Kernel:
         return {"pack_a": f"{p}_pack_a", "pack_b": f"{p}_pack_b", "kernel": f"{p}_kernel",
                 "run": p, "run_cached": f"{p}_cached", "run_batch": f"{p}_batch"}
 
+    def transposed_b_names(self) -> dict:
+        """Names of the drivers that take B transposed (``Bt[N, K]``)."""
+        names = self.func_names()
+        return {**names, "pack_b": f"{self.prefix}_pack_bt", "run": f"{self.prefix}_bt",
+                "run_cached": f"{self.prefix}_cached_bt"}
+
     def packed_b_type(self, k: int, n: int) -> str:
         """The static type of B's packed form (for a module global)."""
         return f"memref<{-(-n // NR)}x{-(-k // 2)}x{2 * NR}xbf16>"
@@ -310,10 +380,13 @@ class Bf16Kernel:
         names = self.func_names()
         parts = [fn(names[role] + f.suffix, f) for f in (_Form(False), _Form(True))
                  for fn, role in ((_kernel, "kernel"), (_pack_a, "pack_a"), (_pack_b, "pack_b"))]
-        return "module {" + "".join(parts) \
-            + drivers(names, constants=_CONSTANTS, mr=MR, nr=NR, ap_type=AP_TYPE, bp_type=BP_TYPE,
-                      packed_k=_PACKED_K, a_cols="%K2", b_rows="%KP", a_type=A_TYPE, c_type=C_TYPE) \
-            + _batch_driver(names, _Form(True)) + "\n}\n"
+        tnames = self.transposed_b_names()
+        parts.append(_pack_bt(tnames["pack_b"]))
+        for n, b_n_dim in ((names, "%c1"), (tnames, "%c0")):
+            parts.append(drivers(n, constants=_CONSTANTS, mr=MR, nr=NR, ap_type=AP_TYPE, bp_type=BP_TYPE,
+                                 packed_k=_PACKED_K, a_cols="%K2", b_rows="%KP", a_type=A_TYPE, c_type=C_TYPE,
+                                 b_n_dim=b_n_dim))
+        return "module {" + "".join(parts) + _batch_driver(names, _Form(True)) + "\n}\n"
 
 
 AVX512BF16 = Bf16Kernel()

@@ -287,13 +287,14 @@ def _kernel(name: str, madd: Callable[[str, str, str], list]) -> str:
 
 
 def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_type: str, packed_k: str,
-            a_cols: str, b_rows: str, a_type: str = A_TYPE, c_type: str = C_TYPE) -> str:
+            a_cols: str, b_rows: str, a_type: str = A_TYPE, c_type: str = C_TYPE, b_n_dim: str = "%c1") -> str:
     """The entry functions of a packed GEMM kernel: ``run`` (pack B, pack
     A, multiply) and ``run_cached`` (B packed once into a caller-owned
     buffer, ``ready`` set after).  ``constants`` must define ``%c0`` and
     ``%c1``; ``packed_k`` computes the packed K sizes from ``%K``, and
     ``a_cols``/``b_rows`` name them for the allocations of A and B.
-    ``a_type`` is the type of A and B (int8 by default), ``c_type`` C's."""
+    ``a_type`` is the type of A and B (int8 by default), ``c_type`` C's;
+    ``b_n_dim`` the index of B's N dim (``%c0`` where B comes transposed)."""
     sizes = f"""{constants}
     %drv_mr = arith.constant {mr} : index
     %drv_nr = arith.constant {nr} : index
@@ -309,7 +310,7 @@ def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_t
     memref.dealloc %Ap : {ap_type}"""
     return f"""
   func.func private @{names['run']}(%A: {a_type}, %B: {a_type}, %C: {c_type}, %acc: i1) {{{sizes}
-    %N = memref.dim %B, %c1 : {a_type}
+    %N = memref.dim %B, {b_n_dim} : {a_type}
     %NB = arith.ceildivui %N, %drv_nr : index
     %Bp = memref.alloc(%NB, {b_rows}) {{alignment = 64 : i64}} : {bp_type}
     func.call @{names['pack_b']}(%B, %Bp) : ({a_type}, {bp_type}) -> (){finish}

@@ -99,6 +99,53 @@ func.func @main(%a: memref<4x7x5xbf16>, %b: memref<4x5x19xbf16>, %c: memref<4x7x
 
 // -----
 
+// linear's B is a transpose of the weight: the kernel packs from the weight
+// itself (the _bt drivers; its K pairs are adjacent in a row) and the
+// transpose goes, once nothing else reads its output.  Allocations and fills
+// and copies into fresh buffers or the matmul's output may come between;
+// a constant weight is packed once.  A transpose whose input is written in
+// between stays, and the matmul reads its output.
+
+// CHECK-DAG: func.func private @fxc_bf16mm_pack_bt(
+// CHECK-DAG: memref.global "private" @fxc_bf16mm_bpack_0 : memref<1x3x64xbf16>
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[A:[^:]*]]: memref<7x5xbf16>, %[[W:[^:]*]]: memref<19x5xbf16>
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[CW:.*]] = memref.cast %[[W]] : memref<19x5xbf16> to memref<?x?xbf16, strided<[?, 1], offset: ?>>
+// CHECK: call @fxc_bf16mm_bt(%{{.*}}, %[[CW]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[G:.*]] = memref.get_global @__constant_19x5xbf16
+// CHECK: call @fxc_bf16mm_cached_bt(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: linalg.transpose ins(%[[W]] : memref<19x5xbf16>) outs(%[[T3:.*]] : memref<5x19xbf16>)
+// CHECK: linalg.fill ins(%{{.*}} : bf16) outs(%[[W]] : memref<19x5xbf16>)
+// CHECK: %[[CT3:.*]] = memref.cast %[[T3]]
+// CHECK: call @fxc_bf16mm(%{{.*}}, %[[CT3]], %{{.*}}, %{{.*}})
+memref.global "private" constant @__constant_19x5xbf16 : memref<19x5xbf16> = dense<3.0> {alignment = 64 : i64}
+func.func @main(%a: memref<7x5xbf16>, %w: memref<19x5xbf16>, %c: memref<7x19xf32>, %d: memref<7x19xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %zb = arith.constant 0.0 : bf16
+  %t = memref.alloc() : memref<5x19xbf16>
+  linalg.transpose ins(%w : memref<19x5xbf16>) outs(%t : memref<5x19xbf16>) permutation = [1, 0]
+  %f = memref.alloc() : memref<7x19xf32>
+  linalg.fill ins(%zero : f32) outs(%f : memref<7x19xf32>)
+  memref.copy %f, %c : memref<7x19xf32> to memref<7x19xf32>
+  linalg.matmul ins(%a, %t : memref<7x5xbf16>, memref<5x19xbf16>) outs(%c : memref<7x19xf32>)
+  %g = memref.get_global @__constant_19x5xbf16 : memref<19x5xbf16>
+  %t2 = memref.alloc() : memref<5x19xbf16>
+  linalg.transpose ins(%g : memref<19x5xbf16>) outs(%t2 : memref<5x19xbf16>) permutation = [1, 0]
+  linalg.matmul ins(%a, %t2 : memref<7x5xbf16>, memref<5x19xbf16>) outs(%d : memref<7x19xf32>)
+  %t3 = memref.alloc() : memref<5x19xbf16>
+  linalg.transpose ins(%w : memref<19x5xbf16>) outs(%t3 : memref<5x19xbf16>) permutation = [1, 0]
+  linalg.fill ins(%zb : bf16) outs(%w : memref<19x5xbf16>)
+  linalg.matmul ins(%a, %t3 : memref<7x5xbf16>, memref<5x19xbf16>) outs(%d : memref<7x19xf32>)
+  memref.dealloc %t : memref<5x19xbf16>
+  memref.dealloc %t2 : memref<5x19xbf16>
+  memref.dealloc %t3 : memref<5x19xbf16>
+  return
+}
+
+// -----
+
 // Where the kernel does not apply, the matmul stays for the vectorizer: f32
 // inputs, a bf16 output, one bf16 and one f32 input, a column stride other
 // than one, or transposed indexing maps.
