@@ -31,8 +31,14 @@ zero-filled, and fxc-lower-bf16-matmul dropped the fill).
 
 from __future__ import annotations
 
-from fxc.backends.cpu.int8_microkernel import FLAG_TYPE, _old_or_zero, drivers
-from fxc.backends.cpu.int8_vnni_microkernel import PARALLEL_PACK_BYTES, _maybe_parallel
+from fxc.backends.cpu.int8_microkernel import FLAG_TYPE, drivers
+from fxc.backends.cpu.int8_vnni_microkernel import (
+    PARALLEL_PACK_BYTES,
+    _maybe_parallel,
+    broadcast_group,
+    edge_mask,
+    store_tile,
+)
 
 MR = 8
 NV = 2  # zmm vectors per B panel row
@@ -255,36 +261,11 @@ def _kernel(name: str, f: _Form) -> str:
     for v in range(NV):
         body.append(f"%b{v} = vector.load %Bp[{f.bi}%nb, %kp, %c{2 * VEC * v}r] : {f.bp}, {_BTY}")
     for r in range(MR):
-        body += [
-            f"%ir{r} = arith.addi %i0, %c{r}r : index",
-            f"%a2_{r} = vector.load %Ap[{f.bi}%ir{r}, %k] : {f.ap}, vector<2xbf16>",
-            f"%a1_{r} = vector.bitcast %a2_{r} : vector<2xbf16> to vector<1xi32>",
-            f"%as{r} = vector.extract %a1_{r}[0] : i32 from vector<1xi32>",
-            f"%av{r} = vector.broadcast %as{r} : i32 to vector<{VEC}xi32>",
-            f"%a{r} = vector.bitcast %av{r} : vector<{VEC}xi32> to {_BTY}",
-        ]
+        body += broadcast_group(r, f"%Ap[{f.bi}%ir{r}, %k] : {f.ap}", "vector<2xbf16>", _BTY)
         body += [_dpbf16ps(f"%s{r}_{v}", f"%acc{r}_{v}", f"%a{r}", f"%b{v}") for v in range(NV)]
     body.append(f"scf.yield {', '.join(f'%s{r}_{v}' for r, v in accs)} : {tys}")
-    masks = []
-    for v in range(NV):
-        masks += [
-            f"%col{v} = arith.addi %n0, %c{VEC * v}r : index",
-            f"%left{v} = arith.subi %N, %col{v} : index",
-            f"%mask{v} = vector.create_mask %left{v} : vector<{VEC}xi1>",
-        ]
-    epilogue = []
-    for r in range(MR):
-        epilogue += [f"%row{r} = arith.addi %i0, %c{r}r : index",
-                     f"%inrow{r} = arith.cmpi ult, %row{r}, %M : index",
-                     f"scf.if %inrow{r} {{"]
-        for v in range(NV):
-            epilogue += [
-                *_old_or_zero(f"%old{r}_{v}", f"{f.bi}%row{r}", f"%col{v}", f"%mask{v}", _VTY, VEC, f.c),
-                f"  %new{r}_{v} = arith.addf %old{r}_{v}, %t#{r * NV + v} : {_VTY}",
-                f"  vector.maskedstore %C[{f.bi}%row{r}, %col{v}], %mask{v}, %new{r}_{v} : "
-                f"{f.c}, vector<{VEC}xi1>, {_VTY}",
-            ]
-        epilogue.append("}")
+    masks = [line for v in range(NV) for line in edge_mask(v, VEC)]
+    epilogue = store_tile(MR, NV, VEC, f.c, "arith.addf", f.bi)
     consts = "\n    ".join(f"%c{c}r = arith.constant {c} : index"
                            for c in sorted({*range(MR), NR, *range(0, NR, VEC), *range(0, 2 * NR, 2 * VEC)}))
     iter_args = ", ".join(f"%acc{r}_{v} = %zero" for r, v in accs)
