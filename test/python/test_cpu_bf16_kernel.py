@@ -178,17 +178,9 @@ def test_kernel_choice_is_in_the_cache_key(tmp_path, monkeypatch):
 
 @needs_bf16
 @pytest.mark.parametrize("init", [0.0, 7.0])
-def test_accumulates_into_c_unless_only_zero_filled(init):
+def test_accumulates_into_c_unless_only_zero_filled(init, run_llvm_stage):
     """A zero fill right before the matmul becomes an overwrite of C; any
     other initial value is added to."""
-    import ctypes
-
-    from torch_mlir.execution_engine import ExecutionEngine
-    from torch_mlir.runtime import get_ranked_memref_descriptor
-
-    from fxc import _mlir_compat
-    from fxc.compiler.driver import run_stage
-
     m, k, n = 13, 37, 45
     src = f"""
     func.func @main(%a: memref<{m}x{k}xbf16>, %b: memref<{k}x{n}xbf16>, %c: memref<{m}x{n}xf32>) {{
@@ -199,13 +191,6 @@ def test_accumulates_into_c_unless_only_zero_filled(init):
     }}"""
     a, b = torch.randn(m, k, dtype=BF16), torch.randn(k, n, dtype=BF16)
     c = torch.full((m, n), -5.0)  # neither 0 nor 7: the kernel must not read what the fill overwrote
-    (llvm,) = [s for s in CpuBackend().stages(_options(openmp=False)) if s.name == "llvm"]
-    ctx = _mlir_compat.new_context()
-    module = _mlir_compat.parse_module(src, ctx)
-    run_stage(module, llvm)
-    with ctx:
-        engine = ExecutionEngine(module, opt_level=2)
     # numpy has no bf16: its 16-bit patterns travel as int16 (same descriptor layout).
-    arrays = [a.view(torch.int16).numpy(), b.view(torch.int16).numpy(), c.numpy()]
-    engine.invoke("main", *[ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(x))) for x in arrays])
+    run_llvm_stage(src, _options(openmp=False), a.view(torch.int16).numpy(), b.view(torch.int16).numpy(), c.numpy())
     torch.testing.assert_close(c, init + a.float() @ b.float(), rtol=1e-5, atol=1e-4)

@@ -31,7 +31,7 @@ zero-filled, and fxc-lower-bf16-matmul dropped the fill).
 
 from __future__ import annotations
 
-from fxc.backends.cpu.int8_microkernel import FLAG_TYPE, drivers
+from fxc.backends.cpu.int8_microkernel import drivers
 from fxc.backends.cpu.int8_vnni_microkernel import (
     PARALLEL_PACK_BYTES,
     _maybe_parallel,
@@ -339,7 +339,6 @@ class Bf16Kernel:
     a_type = A_TYPE
     c_type = C_TYPE
     bp_type = BP_TYPE
-    flag_type = FLAG_TYPE
 
     def func_names(self) -> dict:
         p = self.prefix

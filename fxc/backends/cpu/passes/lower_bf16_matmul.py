@@ -46,7 +46,7 @@ from fxc.backends.cpu.passes.lower_int8_matmul import (
     _DEFAULT_MAPS,
     _constant_global,
     _zero_fill_before,
-    packed_weight_globals,
+    call_driver,
 )
 from fxc.compiler.passes import ModulePass, register
 
@@ -168,17 +168,10 @@ class LowerBf16Matmul(ModulePass):
                 func.call([], ir.FlatSymbolRefAttr.get(names["run_batch"]), args)
             else:
                 args = [cast(a, kernel.a_type), cast(b, kernel.a_type), cast(c, kernel.c_type), accumulate]
-                weight = _constant_global(b, module_op)
-                if weight is None:
-                    func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
-                else:
-                    key = (ir.StringAttr(weight.attributes["sym_name"]).value, transpose is None)
-                    k_dim, n_dim = ir.MemRefType(b.type).shape[::1 if transpose is None else -1]
-                    bp_type, bp, ready = packed_weight_globals(
-                        module_op, packed, key, kernel.packed_b_type(k_dim, n_dim), f"{kernel.prefix}_bpack")
-                    args += [cast(memref.get_global(bp_type, bp), kernel.bp_type),
-                             memref.get_global(ir.Type.parse(kernel.flag_type), ready)]
-                    func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
+                k_dim, n_dim = ir.MemRefType(b.type).shape[::1 if transpose is None else -1]
+                call_driver(names, args, _constant_global(b, module_op), (transpose is None,),
+                            kernel.packed_b_type(k_dim, n_dim), kernel.bp_type, f"{kernel.prefix}_bpack",
+                            module_op, packed)
         op.erase()
         if fill is not None:
             fill.erase()

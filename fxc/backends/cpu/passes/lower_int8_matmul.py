@@ -126,6 +126,22 @@ def packed_weight_globals(module_op, packed: dict, key, bp_type: str, prefix: st
     return packed[key]
 
 
+def call_driver(names: dict, args: list, weight, key: tuple, bp_type: str, bp_arg_type: str, prefix: str,
+                module_op, packed: dict) -> None:
+    """Calls ``names["run"]`` on ``args``; or, where B is the constant
+    global ``weight``, ``names["run_cached"]`` with B's packed copy (of
+    ``bp_type``, passed as ``bp_arg_type``) and its ready flag
+    (:func:`packed_weight_globals`; ``key`` tells packings apart)."""
+    if weight is None:
+        func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
+        return
+    key = (ir.StringAttr(weight.attributes["sym_name"]).value, *key)
+    bp_ty, bp, ready = packed_weight_globals(module_op, packed, key, bp_type, prefix)
+    args = args + [memref.cast(ir.Type.parse(bp_arg_type), memref.get_global(bp_ty, bp)),
+                   memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
+    func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
+
+
 @register
 class LowerInt8Matmul(ModulePass):
     name = "fxc-lower-int8-matmul"
@@ -165,17 +181,9 @@ class LowerInt8Matmul(ModulePass):
             fill = _zero_fill_before(op)
             accumulate = arith.constant(ir.IntegerType.get_signless(1), 0 if fill else 1)
             args = [cast(a, mk.A_TYPE), cast(b, mk.A_TYPE), cast(c, mk.C_TYPE), accumulate]
-            weight = _constant_global(b, module_op)
-            if weight is None:
-                func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
-            else:
-                key = (ir.StringAttr(weight.attributes["sym_name"]).value, variant.prefix, signed)
-                k_dim, n_dim = ir.MemRefType(b.type).shape
-                bp_type, bp, ready = packed_weight_globals(module_op, packed, key, variant.packed_b_type(k_dim, n_dim),
-                                                           "fxc_i8mm_bpack")
-                args += [cast(memref.get_global(bp_type, bp), variant.bp_type),
-                         memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
-                func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
+            k_dim, n_dim = ir.MemRefType(b.type).shape
+            call_driver(names, args, _constant_global(b, module_op), (variant.prefix, signed),
+                        variant.packed_b_type(k_dim, n_dim), variant.bp_type, "fxc_i8mm_bpack", module_op, packed)
         op.erase()
         if fill is not None:
             fill.erase()
