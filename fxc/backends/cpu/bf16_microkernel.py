@@ -144,6 +144,24 @@ def _pack_a(name: str, f: _Form) -> str:
   }}"""
 
 
+def _edge_pairs(f: _Form, k0: str, k1: str, k1_in: str, transposed: bool) -> str:
+    """One K pair ``(k0, k1)`` of a panel's NR columns, element by element,
+    zero past ``%N`` and where ``k1_in`` is false: B's edges (its
+    transpose's where ``transposed``)."""
+    def at(k):
+        return ("%n", k) if transposed else (k, "%n")
+    return f"""
+          scf.for %j = %c0 to %cNR step %c1 {{
+            %n = arith.addi %n0, %j : index
+            %nin = arith.cmpi ult, %n, %N : index
+            %both = arith.andi %nin, {k1_in} : i1{_load_or_zero(f, "%nin", *at(k0), "%b0", "%B")}{_load_or_zero(f, "%both", *at(k1), "%b1", "%B")}
+            %j2 = arith.muli %j, %c2 : index
+            %j21 = arith.addi %j2, %c1 : index
+            memref.store %b0, %Bp[{f.bi}%nb, %kp, %j2] : {f.bp}
+            memref.store %b1, %Bp[{f.bi}%nb, %kp, %j21] : {f.bp}
+          }}"""
+
+
 def _pack_b(name: str, f: _Form) -> str:
     pairs = ", ".join(f"{j}, {j + NR}" for j in range(NR))
     body = f"""{f.rows("%nb", "%NB")}
@@ -161,15 +179,7 @@ def _pack_b(name: str, f: _Form) -> str:
           %il = vector.shuffle %r0, %r1 [{pairs}] : vector<{NR}xbf16>, vector<{NR}xbf16>
           vector.store %il, %Bp[{f.bi}%nb, %kp, %c0] : {f.bp}, vector<{2 * NR}xbf16>
         }} else {{
-          scf.for %j = %c0 to %cNR step %c1 {{
-            %n = arith.addi %n0, %j : index
-            %nin = arith.cmpi ult, %n, %N : index
-            %both = arith.andi %nin, %kin : i1{_load_or_zero(f, "%nin", "%k0", "%n", "%b0", "%B")}{_load_or_zero(f, "%both", "%k1", "%n", "%b1", "%B")}
-            %j2 = arith.muli %j, %c2 : index
-            %j21 = arith.addi %j2, %c1 : index
-            memref.store %b0, %Bp[{f.bi}%nb, %kp, %j2] : {f.bp}
-            memref.store %b1, %Bp[{f.bi}%nb, %kp, %j21] : {f.bp}
-          }}
+{_edge_pairs(f, "%k0", "%k1", "%kin", transposed=False)}
         }}
       }}"""
     return f"""
@@ -223,16 +233,7 @@ def _pack_bt(name: str) -> str:
           scf.for %kp = %kc to %kpend step %c1 {{
             %ka = arith.muli %kp, %c2 : index
             %kb = arith.addi %ka, %c1 : index
-            %kbin = arith.cmpi ult, %kb, %K : index
-            scf.for %j = %c0 to %cNR step %c1 {{
-              %n = arith.addi %n0, %j : index
-              %nin = arith.cmpi ult, %n, %N : index
-              %both = arith.andi %nin, %kbin : i1{_load_or_zero(f, "%nin", "%n", "%ka", "%b0", "%B")}{_load_or_zero(f, "%both", "%n", "%kb", "%b1", "%B")}
-              %j2 = arith.muli %j, %c2 : index
-              %j21 = arith.addi %j2, %c1 : index
-              memref.store %b0, %Bp[%nb, %kp, %j2] : {BP_TYPE}
-              memref.store %b1, %Bp[%nb, %kp, %j21] : {BP_TYPE}
-            }}
+            %kbin = arith.cmpi ult, %kb, %K : index{_edge_pairs(f, "%ka", "%kb", "%kbin", transposed=True)}
           }}
         }}
       }}"""
