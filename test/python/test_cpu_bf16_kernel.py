@@ -137,6 +137,23 @@ def test_autocast_linear_model_matches_eager_across_calls(freeze, openmp):
             torch.testing.assert_close(got.float(), w.float(), rtol=2 ** -6, atol=2 ** -6)
 
 
+@needs_bf16
+@pytest.mark.parametrize("freeze", [False, True], ids=["params", "frozen"])
+def test_dynamic_rows_match_eager(freeze):
+    from torch.export import Dim
+
+    model = torch.nn.Linear(37, 45).eval()
+    with torch.no_grad():
+        # (Under autocast= the program's inputs are one tuple: shapes by position.)
+        compiled = fxc.compile(model, (torch.randn(9, 37),), freeze=freeze, autocast=BF16, options=_options(),
+                               dynamic_shapes=(({0: Dim("rows", min=1, max=1024)},),))
+    for rows in (1, 9, 100):
+        x = torch.randn(rows, 37)
+        with torch.no_grad(), torch.autocast("cpu", BF16):
+            want = model(x)
+        torch.testing.assert_close(compiled(x).float(), want.float(), rtol=2 ** -6, atol=2 ** -6)
+
+
 def test_vectorized_path_when_off_matches():
     shapes = [(7, 33, 15), (1, 1, 40)]
     model = ManyMatmuls()
