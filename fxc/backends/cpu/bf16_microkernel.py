@@ -15,10 +15,15 @@ sharing one 32-bit lane (``KP = ceil(K/2)``, odd K padded with zero):
   up to MR, padding rows and column zero): a K pair of a row is one i32,
   broadcast to every lane;
 * ``Bp[nb, kp, 2j + t] = B[2kp + t, NR*nb + j]`` (``memref<NB x KP x 2NR x
-  bf16>``: one NR-column panel per ``nb``, zero past N and K).
+  bf16>``: one NR-column panel per ``nb``, zero past N and K), packed from
+  B, or from its transpose ``Bt[N, K]`` (``linear``'s weight: a row of it
+  holds the K pairs adjacent, so each pair is one 32-bit move).
 
 The register tile is MR rows x NR = 16*NV columns: MR*NV zmm accumulators,
-NV zmm of B and one broadcast of A per K pair.  Tiles (N panel, row tile)
+NV zmm of B and one broadcast of A per K pair; the K loop compiles to 2
+loads, 8 broadcasts and 16 ``vdpbf16ps``.  On Zen 4 (2 threads, a shared,
+noisy machine) 8x32 (MR=8, NV=2), 6x64, 12x32 and 4x64 tiles were all
+within noise of one another on 64x512x512 and 512^3.  Tiles (N panel, row tile)
 form one panel-major ``scf.parallel`` nest, as in the int8 kernels, and
 the packing runs rows of A and panels of B in parallel when they are large.
 A batch matmul packs every batch first and runs one nest over (batch, N
