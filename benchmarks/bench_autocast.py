@@ -1,9 +1,10 @@
 """Autocast benchmark: fxc compile-time autocast vs eager and torch.compile
 under ``torch.autocast("cpu", torch.bfloat16)``, on CPU, in one process.
 
-Workloads: an fp32 MLP (3 linear layers, 512 wide, batch 64) and a
-transformer block (``nn.TransformerEncoderLayer``, d_model 256, 4 heads,
-batch 8 x 64 tokens).  Each runs
+Workloads: one fp32 matmul ``x @ w`` (64x512 by a 512x512 parameter: a
+bf16 GEMM under autocast), an fp32 MLP (3 linear layers, 512 wide, batch
+64) and a transformer block (``nn.TransformerEncoderLayer``, d_model 256,
+4 heads, batch 8 x 64 tokens).  Each runs
 
 * eager PyTorch inside ``torch.autocast("cpu", torch.bfloat16)``;
 * ``torch.compile`` (Inductor) inside the same autocast;
@@ -35,6 +36,19 @@ import fxc
 BF16 = torch.bfloat16
 
 
+class _Matmul(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(512, 512) / 512 ** 0.5)
+
+    def forward(self, x):
+        return x @ self.w
+
+
+def matmul():
+    return _Matmul().eval(), (torch.randn(64, 512),)
+
+
 def mlp():
     model = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512),
                                 torch.nn.ReLU(), torch.nn.Linear(512, 128)).eval()
@@ -62,8 +76,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     ns = parser.parse_args()
     torch.set_num_threads(ns.threads)
-    print(f"{'workload':<18}{'eager us':>12}{'inductor us':>14}{'fxc us':>10}{'fxc/eager':>11}{'fxc/ind':>9}")
-    for name, make in (("mlp", mlp), ("transformer_block", transformer_block)):
+    print(f"{'workload':<19}{'eager us':>12}{'inductor us':>14}{'fxc us':>10}{'fxc/eager':>11}{'fxc/ind':>9}")
+    for name, make in (("matmul_64x512x512", matmul), ("mlp", mlp), ("transformer_block", transformer_block)):
         model, args = make()
         with torch.no_grad():
             compiled = fxc.compile(model, args, autocast=BF16)
@@ -82,7 +96,7 @@ def main() -> None:
         assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
         torch.testing.assert_close(actual.float(), expected.float(), atol=0.1, rtol=0.05)
         te, ti, tf = _time(eager, args, ns.reps), _time(ind, args, ns.reps), _time(compiled, args, ns.reps)
-        print(f"{name:<18}{te:>12.0f}{ti:>14.0f}{tf:>10.0f}{tf / te:>11.2f}{tf / ti:>9.2f}")
+        print(f"{name:<19}{te:>12.0f}{ti:>14.0f}{tf:>10.0f}{tf / te:>11.2f}{tf / ti:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -23,3 +23,31 @@ def target(request):
     if request.param == "triton":
         pytest.importorskip("triton")
     return request.param
+
+
+def _run_llvm_stage(src: str, options, *arrays):
+    """Runs the CPU backend's llvm stage (with ``options``) on memref IR and
+    calls its @main on numpy arrays, in place."""
+    import ctypes
+
+    from torch_mlir.execution_engine import ExecutionEngine
+    from torch_mlir.runtime import get_ranked_memref_descriptor
+
+    from fxc import _mlir_compat
+    from fxc.backends.cpu.backend import CpuBackend
+    from fxc.compiler.driver import run_stage
+
+    (llvm,) = [s for s in CpuBackend().stages(options) if s.name == "llvm"]
+    ctx = _mlir_compat.new_context()
+    module = _mlir_compat.parse_module(src, ctx)
+    run_stage(module, llvm)
+    with ctx:
+        engine = ExecutionEngine(module, opt_level=2)
+    engine.invoke("main", *[ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(x))) for x in arrays])
+
+
+@pytest.fixture
+def run_llvm_stage():
+    """``run_llvm_stage(src, options, *arrays)``: the CPU backend's llvm
+    stage on memref IR, then its @main called on numpy arrays."""
+    return _run_llvm_stage

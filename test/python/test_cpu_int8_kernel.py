@@ -148,29 +148,9 @@ def test_kernel_choice_is_in_the_cache_key(tmp_path, monkeypatch):
     assert (first.from_cache, other.from_cache, again.from_cache) == (False, False, True)
 
 
-def _run_llvm_stage(src: str, kernel: str, *arrays):
-    """Runs the CPU backend's llvm stage on memref IR and calls its @main on numpy arrays."""
-    import ctypes
-
-    from torch_mlir.execution_engine import ExecutionEngine
-    from torch_mlir.runtime import get_ranked_memref_descriptor
-
-    from fxc import _mlir_compat
-    from fxc.compiler.driver import run_stage
-
-    options = CpuBackend.Options(int8_microkernel=kernel, openmp=False)
-    (llvm,) = [s for s in CpuBackend().stages(options) if s.name == "llvm"]
-    ctx = _mlir_compat.new_context()
-    module = _mlir_compat.parse_module(src, ctx)
-    run_stage(module, llvm)
-    with ctx:
-        engine = ExecutionEngine(module, opt_level=2)
-    engine.invoke("main", *[ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(x))) for x in arrays])
-
-
 @pytest.mark.parametrize("kernel", KERNEL_PARAMS)
 @pytest.mark.parametrize("init", [0, 7])
-def test_accumulates_into_c_unless_only_zero_filled(kernel, init):
+def test_accumulates_into_c_unless_only_zero_filled(kernel, init, run_llvm_stage):
     """A zero fill right before the matmul becomes an overwrite of C; any
     other initial value is added to."""
     import numpy as np
@@ -187,5 +167,5 @@ def test_accumulates_into_c_unless_only_zero_filled(kernel, init):
     a = rng.integers(-128, 128, (m, k)).astype(np.int8)
     b = rng.integers(-128, 128, (k, n)).astype(np.int8)
     c = np.full((m, n), -5, np.int32)  # neither 0 nor 7: the kernel must not read what the fill overwrote
-    _run_llvm_stage(src, kernel, a, b, c)
+    run_llvm_stage(src, CpuBackend.Options(int8_microkernel=kernel, openmp=False), a, b, c)
     assert np.array_equal(c, init + a.astype(np.int64) @ b.astype(np.int64))

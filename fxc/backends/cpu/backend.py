@@ -10,6 +10,7 @@ import dataclasses
 
 import fxc.backends.cpu.passes  # noqa: F401  (registers the passes named below)
 from fxc.backends.cpu import build, openmp
+from fxc.backends.cpu.passes.lower_bf16_matmul import KERNELS as BF16_KERNELS
 from fxc.backends.cpu.passes.lower_int8_matmul import KERNELS as INT8_KERNELS
 from fxc.compiler.backend import Backend, options_dict
 from fxc.compiler.stage import Stage
@@ -21,6 +22,11 @@ def _host_int8_kernel() -> str:
     """The best int8 micro-kernel the host can run: the first of
     :data:`INT8_KERNELS` (best first) whose features it has."""
     return next(name for name, k in INT8_KERNELS.items() if host_cpu.has(*k.features))
+
+
+def _host_bf16_kernel() -> str:
+    """The bf16 micro-kernel the host can run, or ``"off"``."""
+    return next((name for name, k in BF16_KERNELS.items() if host_cpu.has(*k.features)), "off")
 
 
 def _host_vector_bits() -> int:
@@ -64,6 +70,12 @@ class CpuBackend(Backend):
                 VNNI), ``"avx2"``, ``"portable"`` (plain vector ops), or
                 ``"off"`` (the generic loops); default: the best the host
                 has.  Its features join the artifact's required ones.
+            bf16_microkernel: the micro-kernel that bf16 x bf16 -> f32
+                matmuls (autocast's) become (fxc-lower-bf16-matmul):
+                ``"avx512bf16"`` (``vdpbf16ps``) or ``"off"`` (vectorized
+                in f32 like other float matmuls); default: ``"avx512bf16"``
+                where the host has AVX512_BF16.  Its features join the
+                artifact's required ones.
             openmp: run ``scf.parallel`` loops on PyTorch's OpenMP threads
                 (libgomp; see fxc.backends.cpu.openmp); default: PyTorch
                 has OpenMP.
@@ -78,6 +90,7 @@ class CpuBackend(Backend):
 
         opt_level: int = 3
         int8_microkernel: str = dataclasses.field(default_factory=_host_int8_kernel)
+        bf16_microkernel: str = dataclasses.field(default_factory=_host_bf16_kernel)
         openmp: bool = dataclasses.field(default_factory=_have_openmp)
         vector_bits: int = dataclasses.field(default_factory=_host_vector_bits)
         vector_math: bool = True
@@ -86,6 +99,9 @@ class CpuBackend(Backend):
             if self.int8_microkernel not in (*INT8_KERNELS, "off"):
                 raise ValueError(f"int8_microkernel={self.int8_microkernel!r}; expected one of "
                                  f"{', '.join(repr(k) for k in (*INT8_KERNELS, 'off'))}")
+            if self.bf16_microkernel not in (*BF16_KERNELS, "off"):
+                raise ValueError(f"bf16_microkernel={self.bf16_microkernel!r}; expected one of "
+                                 f"{', '.join(repr(k) for k in (*BF16_KERNELS, 'off'))}")
 
     def stages(self, options):
         return (
@@ -116,6 +132,8 @@ class CpuBackend(Backend):
                     "fxc-emit-c-interface",
                     *((f"fxc-lower-int8-matmul{{kernel={options.int8_microkernel}}}",)
                       if options.int8_microkernel != "off" else ()),
+                    *((f"fxc-lower-bf16-matmul{{kernel={options.bf16_microkernel}}}",)
+                      if options.bf16_microkernel != "off" else ()),
                     # The clones the deallocation pipeline gives returned buffers.
                     "convert-bufferization-to-memref",
                     "fxc-convert-memref-copy-to-linalg",
@@ -156,9 +174,9 @@ class CpuBackend(Backend):
 
     def host_features(self, options):
         # The ExecutionEngine compiles for the host CPU model: its code may
-        # use any extension the host has, and the int8 kernel its own.
-        kernel = INT8_KERNELS.get(options.int8_microkernel)
-        return tuple(sorted(host_cpu.features() | set(kernel.features if kernel else ())))
+        # use any extension the host has, and the int8 and bf16 kernels their own.
+        kernels = (INT8_KERNELS.get(options.int8_microkernel), BF16_KERNELS.get(options.bf16_microkernel))
+        return tuple(sorted(host_cpu.features().union(*(k.features for k in kernels if k))))
 
     def build(self, module, signature, options):
         data = build.shared_object(module, signature.entry, opt_level=options.opt_level, openmp=options.openmp)

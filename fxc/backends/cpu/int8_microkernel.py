@@ -189,12 +189,12 @@ def _pack_b(name: str, ext: str) -> str:
   }}"""
 
 
-def _old_or_zero(out: str, row: str, col: str, mask: str, vty: str, lanes: int) -> list:
+def _old_or_zero(out: str, row: str, col: str, mask: str, vty: str, lanes: int, c_type: str = C_TYPE) -> list:
     """The C tile that the kernel adds to: loaded when ``%acc``, else zero
     (C is overwritten: the matmul's zero fill was dropped)."""
     return [
         f"  {out} = scf.if %acc -> {vty} {{",
-        f"    %ld = vector.maskedload %C[{row}, {col}], {mask}, %zero : {C_TYPE}, vector<{lanes}xi1>, {vty} into {vty}",
+        f"    %ld = vector.maskedload %C[{row}, {col}], {mask}, %zero : {c_type}, vector<{lanes}xi1>, {vty} into {vty}",
         f"    scf.yield %ld : {vty}",
         "  } else {",
         f"    scf.yield %zero : {vty}",
@@ -288,12 +288,15 @@ def _kernel(name: str, madd: Callable[[str, str, str], list]) -> str:
 
 
 def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_type: str, packed_k: str,
-            a_cols: str, b_rows: str, raw_a_when: str = "") -> str:
-    """The entry functions of a packed int8 kernel: ``run`` (pack B, pack
+            a_cols: str, b_rows: str, a_type: str = A_TYPE, c_type: str = C_TYPE, b_n_dim: str = "%c1",
+            raw_a_when: str = "") -> str:
+    """The entry functions of a packed GEMM kernel: ``run`` (pack B, pack
     A, multiply) and ``run_cached`` (B packed once into a caller-owned
     buffer, ``ready`` set after).  ``constants`` must define ``%c0`` and
     ``%c1``; ``packed_k`` computes the packed K sizes from ``%K``, and
     ``a_cols``/``b_rows`` name them for the allocations of A and B.
+    ``a_type`` is the type of A and B (int8 by default), ``c_type`` C's;
+    ``b_n_dim`` the index of B's N dim (``%c0`` where B comes transposed).
 
     With ``raw_a_when`` (MLIR lines defining ``%raw_a``, an i1, from ``%M``
     and ``%K``), A is not packed where ``%raw_a`` holds: ``names["kernel_raw"]``
@@ -302,37 +305,35 @@ def drivers(names: dict, *, constants: str, mr: int, nr: int, ap_type: str, bp_t
     %drv_mr = arith.constant {mr} : index
     %drv_nr = arith.constant {nr} : index
     %drv_zero = arith.constant 0 : i32
-    %M = memref.dim %A, %c0 : {A_TYPE}
-    %K = memref.dim %A, %c1 : {A_TYPE}
+    %M = memref.dim %A, %c0 : {a_type}
+    %K = memref.dim %A, %c1 : {a_type}
     %MB = arith.ceildivui %M, %drv_mr : index
     %Mp = arith.muli %MB, %drv_mr : index{packed_k}"""
-    packed = f"""
+    finish = f"""
     %Ap = memref.alloc(%Mp, {a_cols}) {{alignment = 64 : i64}} : {ap_type}
-    func.call @{names['pack_a']}(%A, %Ap) : ({A_TYPE}, {ap_type}) -> ()
-    func.call @{names['kernel']}(%Ap, %Bp, %C, %acc) : ({ap_type}, {bp_type}, {C_TYPE}, i1) -> ()
+    func.call @{names['pack_a']}(%A, %Ap) : ({a_type}, {ap_type}) -> ()
+    func.call @{names['kernel']}(%Ap, %Bp, %C, %acc) : ({ap_type}, {bp_type}, {c_type}, i1) -> ()
     memref.dealloc %Ap : {ap_type}"""
     if raw_a_when:
         finish = f"""{raw_a_when}
     scf.if %raw_a {{
-      func.call @{names['kernel_raw']}(%A, %Bp, %C, %acc) : ({A_TYPE}, {bp_type}, {C_TYPE}, i1) -> ()
-    }} else {{{packed}
+      func.call @{names['kernel_raw']}(%A, %Bp, %C, %acc) : ({a_type}, {bp_type}, {c_type}, i1) -> ()
+    }} else {{{finish}
     }}"""
-    else:
-        finish = packed
     return f"""
-  func.func private @{names['run']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %acc: i1) {{{sizes}
-    %N = memref.dim %B, %c1 : {A_TYPE}
+  func.func private @{names['run']}(%A: {a_type}, %B: {a_type}, %C: {c_type}, %acc: i1) {{{sizes}
+    %N = memref.dim %B, {b_n_dim} : {a_type}
     %NB = arith.ceildivui %N, %drv_nr : index
     %Bp = memref.alloc(%NB, {b_rows}) {{alignment = 64 : i64}} : {bp_type}
-    func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {bp_type}) -> (){finish}
+    func.call @{names['pack_b']}(%B, %Bp) : ({a_type}, {bp_type}) -> (){finish}
     memref.dealloc %Bp : {bp_type}
     return
   }}
-  func.func private @{names['run_cached']}(%A: {A_TYPE}, %B: {A_TYPE}, %C: {C_TYPE}, %acc: i1, %Bp: {bp_type}, %ready: {FLAG_TYPE}) {{{sizes}
+  func.func private @{names['run_cached']}(%A: {a_type}, %B: {a_type}, %C: {c_type}, %acc: i1, %Bp: {bp_type}, %ready: {FLAG_TYPE}) {{{sizes}
     %flag = memref.load %ready[] : {FLAG_TYPE}
     %todo = arith.cmpi eq, %flag, %drv_zero : i32
     scf.if %todo {{
-      func.call @{names['pack_b']}(%B, %Bp) : ({A_TYPE}, {bp_type}) -> ()
+      func.call @{names['pack_b']}(%B, %Bp) : ({a_type}, {bp_type}) -> ()
       %one = arith.constant 1 : i32
       memref.store %one, %ready[] : {FLAG_TYPE}
     }}{finish}

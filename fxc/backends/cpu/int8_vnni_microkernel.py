@@ -86,6 +86,62 @@ def _maybe_parallel(iv: str, ub: str, body: str, big: str) -> str:
     }}"""
 
 
+def broadcast_group(r: int, at: str, group: str, out_ty: str, clamp: bool = False, flip: bool = False) -> list:
+    """``%a{r}``: row ``r``'s group of K elements (``group``, 32 bits, at
+    ``at``: ``%Ap[..., %ir{r}, %k] : type``) in every 32-bit lane of a zmm.
+
+    ``clamp``: rows past the last (``%Mlast``) read the last one (an A that
+    is not padded to whole row tiles; those rows' sums are never stored).
+    ``flip``: the group's sign bits are flipped (``xor %flip``)."""
+    lines = [f"%ir{r} = arith.addi %i0, %c{r}r : index"]
+    if clamp:
+        lines.append(f"%ir{r}c = arith.minui %ir{r}, %Mlast : index")
+        at = at.replace(f"%ir{r},", f"%ir{r}c,")
+    lines += [
+        f"%ag{r} = vector.load {at}, {group}",
+        f"%a1_{r} = vector.bitcast %ag{r} : {group} to vector<1xi32>",
+        f"%as{r} = vector.extract %a1_{r}[0] : i32 from vector<1xi32>",
+        f"%av{r} = vector.broadcast %as{r} : i32 to vector<{VEC}xi32>",
+    ]
+    if flip:
+        return lines + [f"%ab{r} = vector.bitcast %av{r} : vector<{VEC}xi32> to {out_ty}",
+                        f"%a{r} = arith.xori %ab{r}, %flip : {out_ty}"]
+    return lines + [f"%a{r} = vector.bitcast %av{r} : vector<{VEC}xi32> to {out_ty}"]
+
+
+def edge_mask(v: int, lanes: int) -> list:
+    """``%col{v}`` (column of the tile's ``v``-th vector, from ``%n0``) and
+    ``%mask{v}``, its lanes left of ``%N``."""
+    return [
+        f"%col{v} = arith.addi %n0, %c{lanes * v}r : index",
+        f"%left{v} = arith.subi %N, %col{v} : index",
+        f"%mask{v} = vector.create_mask %left{v} : vector<{lanes}xi1>",
+    ]
+
+
+def store_tile(mr: int, nv: int, lanes: int, c_type: str, add: str, bi: str = "") -> list:
+    """Adds the accumulators ``%t`` (``mr`` rows x ``nv`` vectors) to C's
+    tile at (``%i0``, ``%n0``), or overwrites it (``%acc`` false); rows from
+    ``%M`` on are skipped, columns masked (:func:`edge_mask`).  ``bi``
+    prefixes C's indices (a batch index)."""
+    elem = "f32" if add == "arith.addf" else "i32"
+    vty = f"vector<{lanes}x{elem}>"
+    lines = []
+    for r in range(mr):
+        lines += [f"%row{r} = arith.addi %i0, %c{r}r : index",
+                  f"%inrow{r} = arith.cmpi ult, %row{r}, %M : index",
+                  f"scf.if %inrow{r} {{"]
+        for v in range(nv):
+            lines += [
+                *_old_or_zero(f"%old{r}_{v}", f"{bi}%row{r}", f"%col{v}", f"%mask{v}", vty, lanes, c_type),
+                f"  %new{r}_{v} = {add} %old{r}_{v}, %t#{r * nv + v} : {vty}",
+                f"  vector.maskedstore %C[{bi}%row{r}, %col{v}], %mask{v}, %new{r}_{v} : "
+                f"{c_type}, vector<{lanes}xi1>, {vty}",
+            ]
+        lines.append("}")
+    return lines
+
+
 def _pack_a(name: str) -> str:
     body = f"""
       %inb = arith.cmpi ult, %i, %M : index
@@ -220,47 +276,18 @@ def _kernel(name: str, raw: bool = False) -> str:
     for v in range(NV):
         body.append(f"%b{v} = vector.load %Bp[%nb, %kq, %c{64 * v}r] : {BP_TYPE}, {_BTY}")
     for r in range(MR):
-        row = f"%ir{r}"
-        body.append(f"%ir{r} = arith.addi %i0, %c{r}r : index")
-        if raw:
-            row = f"%irc{r}"
-            body.append(f"%irc{r} = arith.minui %ir{r}, %Mlast : index")
-        body += [
-            f"%a4_{r} = vector.load {a_ref}[{row}, %k] : {a_type}, vector<4xi8>",
-            f"%a1_{r} = vector.bitcast %a4_{r} : vector<4xi8> to vector<1xi32>",
-            f"%as{r} = vector.extract %a1_{r}[0] : i32 from vector<1xi32>",
-            f"%av{r} = vector.broadcast %as{r} : i32 to {_VTY}",
-        ]
-        if raw:
-            body += [f"%ab{r} = vector.bitcast %av{r} : {_VTY} to {_BTY}",
-                     f"%a{r} = arith.xori %ab{r}, %flip : {_BTY}"]
-        else:
-            body.append(f"%a{r} = vector.bitcast %av{r} : {_VTY} to {_BTY}")
+        body += broadcast_group(r, f"{a_ref}[%ir{r}, %k] : {a_type}", "vector<4xi8>", _BTY, clamp=raw, flip=raw)
         body += [_dpbusd(f"%s{r}_{v}", f"%acc{r}_{v}", f"%a{r}", f"%b{v}") for v in range(NV)]
     body.append(f"scf.yield {', '.join(f'%s{r}_{v}' for r, v in accs)} : {tys}")
     prologue = []
     for v in range(NV):
         prologue += [
-            f"%col{v} = arith.addi %n0, %c{VEC * v}r : index",
-            f"%left{v} = arith.subi %N, %col{v} : index",
-            f"%mask{v} = vector.create_mask %left{v} : vector<{VEC}xi1>",
+            *edge_mask(v, VEC),
             f"%cb{v} = vector.load %Bp[%nb, %KQ, %c{64 * v}r] : {BP_TYPE}, {_BTY}",
             f"%comp{v} = vector.bitcast %cb{v} : {_BTY} to {_VTY}",
         ]
     iter_args = ", ".join(f"%acc{r}_{v} = %comp{v}" for r, v in accs)
-    epilogue = []
-    for r in range(MR):
-        epilogue += [f"%row{r} = arith.addi %i0, %c{r}r : index",
-                     f"%inrow{r} = arith.cmpi ult, %row{r}, %M : index",
-                     f"scf.if %inrow{r} {{"]
-        for v in range(NV):
-            epilogue += [
-                *_old_or_zero(f"%old{r}_{v}", f"%row{r}", f"%col{v}", f"%mask{v}", _VTY, VEC),
-                f"  %new{r}_{v} = arith.addi %old{r}_{v}, %t#{r * NV + v} : {_VTY}",
-                f"  vector.maskedstore %C[%row{r}, %col{v}], %mask{v}, %new{r}_{v} : "
-                f"{C_TYPE}, vector<{VEC}xi1>, {_VTY}",
-            ]
-        epilogue.append("}")
+    epilogue = store_tile(MR, NV, VEC, C_TYPE, "arith.addi")
     consts = "\n    ".join(f"%c{c}r = arith.constant {c} : index"
                            for c in sorted({*range(MR), NR, *range(0, NR, VEC), *range(0, 64 * NV, 64)}))
     if raw:

@@ -13,6 +13,7 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     emit_c_interface,
     expand_f64_to_half,
     indirect_host_calls,
+    lower_bf16_matmul,
     lower_int8_matmul,
     recoverable_checks,
     math_polynomial_approximation,

@@ -88,7 +88,9 @@ def _zero_fill_before(op: ir.Operation):
     if not isinstance(value, ir.OpView) or value.operation.name != "arith.constant":
         return None
     attr = value.attributes["value"]
-    return prev if isinstance(attr, ir.IntegerAttr) and ir.IntegerAttr(attr).value == 0 else None
+    if isinstance(attr, ir.IntegerAttr):
+        return prev if ir.IntegerAttr(attr).value == 0 else None
+    return prev if isinstance(attr, ir.FloatAttr) and ir.FloatAttr(attr).value == 0.0 else None
 
 
 def _constant_global(value: ir.Value, module_op: ir.Operation):
@@ -101,6 +103,43 @@ def _constant_global(value: ir.Value, module_op: ir.Operation):
         if op.operation.name == "memref.global" and ir.StringAttr(op.attributes["sym_name"]).value == name:
             return op if "constant" in op.attributes else None
     return None
+
+
+def packed_weight_globals(module_op, packed: dict, key, bp_type: str, prefix: str):
+    """``(type, name)`` of the packed copy of one constant weight, and its ready flag's name.
+
+    The two globals (``@<prefix>_<n>`` of ``bp_type`` and ``@<prefix>_<n>_ready``)
+    are made on the first use of ``key`` (the weight and how it is packed);
+    later uses share them.
+    """
+    if key not in packed:
+        name = f"{prefix}_{len(packed)}"
+        text = (
+            f'memref.global "private" @{name} : {bp_type} = uninitialized {{alignment = 64 : i64}}\n'
+            f'memref.global "private" @{name}_ready : {mk.FLAG_TYPE} = dense<0>\n'
+        )
+        mod = parse_module(text, module_op.context)
+        body = module_op.regions[0].blocks[0]
+        for g in mod.body.operations:
+            g.operation.clone(ir.InsertionPoint.at_block_begin(body))
+        packed[key] = (ir.Type.parse(bp_type), name, f"{name}_ready")
+    return packed[key]
+
+
+def call_driver(names: dict, args: list, weight, key: tuple, bp_type: str, bp_arg_type: str, prefix: str,
+                module_op, packed: dict) -> None:
+    """Calls ``names["run"]`` on ``args``; or, where B is the constant
+    global ``weight``, ``names["run_cached"]`` with B's packed copy (of
+    ``bp_type``, passed as ``bp_arg_type``) and its ready flag
+    (:func:`packed_weight_globals`; ``key`` tells packings apart)."""
+    if weight is None:
+        func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
+        return
+    key = (ir.StringAttr(weight.attributes["sym_name"]).value, *key)
+    bp_ty, bp, ready = packed_weight_globals(module_op, packed, key, bp_type, prefix)
+    args = args + [memref.cast(ir.Type.parse(bp_arg_type), memref.get_global(bp_ty, bp)),
+                   memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
+    func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
 
 
 @register
@@ -142,36 +181,9 @@ class LowerInt8Matmul(ModulePass):
             fill = _zero_fill_before(op)
             accumulate = arith.constant(ir.IntegerType.get_signless(1), 0 if fill else 1)
             args = [cast(a, mk.A_TYPE), cast(b, mk.A_TYPE), cast(c, mk.C_TYPE), accumulate]
-            weight = _constant_global(b, module_op)
-            if weight is None:
-                func.call([], ir.FlatSymbolRefAttr.get(names["run"]), args)
-            else:
-                bp_type, bp, ready = self._packed_globals(weight, ir.MemRefType(b.type), variant, signed, module_op, packed)
-                args += [cast(memref.get_global(bp_type, bp), variant.bp_type),
-                         memref.get_global(ir.Type.parse(mk.FLAG_TYPE), ready)]
-                func.call([], ir.FlatSymbolRefAttr.get(names["run_cached"]), args)
+            k_dim, n_dim = ir.MemRefType(b.type).shape
+            call_driver(names, args, _constant_global(b, module_op), (variant.prefix, signed),
+                        variant.packed_b_type(k_dim, n_dim), variant.bp_type, "fxc_i8mm_bpack", module_op, packed)
         op.erase()
         if fill is not None:
             fill.erase()
-
-    @staticmethod
-    def _packed_globals(weight, b_type, variant, signed, module_op, packed):
-        """``(type, name)`` of the packed copy of one constant weight, and its ready flag's name.
-
-        The two globals are made on the first use of the weight; later uses share them.
-        """
-        key = (ir.StringAttr(weight.attributes["sym_name"]).value, variant.prefix, signed)
-        if key not in packed:
-            n = len(packed)
-            k_dim, n_dim = b_type.shape
-            bp_type = variant.packed_b_type(k_dim, n_dim)
-            text = (
-                f'memref.global "private" @fxc_i8mm_bpack_{n} : {bp_type} = uninitialized {{alignment = 64 : i64}}\n'
-                f'memref.global "private" @fxc_i8mm_bpack_{n}_ready : {mk.FLAG_TYPE} = dense<0>\n'
-            )
-            mod = parse_module(text, module_op.context)
-            body = module_op.regions[0].blocks[0]
-            for g in mod.body.operations:
-                g.operation.clone(ir.InsertionPoint.at_block_begin(body))
-            packed[key] = (ir.Type.parse(bp_type), f"fxc_i8mm_bpack_{n}", f"fxc_i8mm_bpack_{n}_ready")
-        return packed[key]
