@@ -49,14 +49,15 @@ from __future__ import annotations
 import math
 
 from torch_mlir import ir
-from torch_mlir.dialects import arith, memref, scf
+from torch_mlir.dialects import arith, linalg, memref, scf
 
 from fxc._mlir_compat import index_constant
-from fxc.backends.cpu.passes.fuse_rows import MOVED_AFTER, MOVED_BEFORE, VIEWS, accesses, loops, root
+from fxc.backends.cpu.passes.fuse_rows import MOVED_AFTER, MOVED_BEFORE, VIEWS, Access, accesses, loops, root
 from fxc.compiler.passes import ModulePass, register
 
 _CONTRACTION = "linalg.batch_matmul"
-_ROW_OPS = ("linalg.fill", "linalg.generic", _CONTRACTION)
+_COPY = "memref.copy"
+_ROW_OPS = ("linalg.fill", "linalg.generic", _CONTRACTION, _COPY)
 _RESHAPES = ("memref.expand_shape", "memref.collapse_shape")
 #: Multiply-adds below which the block loop runs on one thread.
 _PARALLEL_WORK = 1 << 20
@@ -78,9 +79,21 @@ class _Rows:
         return self.outer + ([] if self.query is None else [self.query])
 
 
+def _accesses(op) -> list | None:
+    """``fuse_rows.accesses``, and a ``memref.copy``'s (the copies of a
+    filled buffer that bufferization makes when two ops start from it)."""
+    if op.name != _COPY:
+        return accesses(op)
+    rank = ir.MemRefType(op.operands[1].type).rank
+    return [Access(op.operands[0], list(range(rank)), False), Access(op.operands[1], list(range(rank)), True)]
+
+
 def _loops(op) -> tuple[list, list] | None:
     """Per loop: its static extent (None if dynamic) and whether it is
-    parallel (a batch_matmul's are (b, m, n, k))."""
+    parallel (a batch_matmul's are (b, m, n, k), a copy's its buffer's)."""
+    if op.name == _COPY:
+        shape = ir.MemRefType(op.operands[1].type).shape
+        return list(shape), [True] * len(shape)
     if op.name != _CONTRACTION:
         return loops(op)
     lhs, out = (ir.MemRefType(op.operands[i].type) for i in (0, 2))
@@ -93,7 +106,7 @@ def _row_loops(op, total: int, length: int) -> _Rows | None:
     if there are none or an operand is not a static buffer."""
     if any(isinstance(v.type, ir.MemRefType) and not ir.MemRefType(v.type).has_static_shape for v in op.operands):
         return None
-    if not isinstance(op.operands[-1].type, ir.MemRefType) or accesses(op) is None:
+    if not isinstance(op.operands[-1].type, ir.MemRefType) or _accesses(op) is None:
         return None
     extents, kinds = _loops(op)
     found, rows = None, 1
@@ -139,9 +152,9 @@ def _row_aligned(access, rows: _Rows) -> bool:
 
 def _legal(group: list, plans: list) -> bool:
     """Every buffer the group writes is row-major and accessed row-aligned."""
-    written = {root(a.value) for op in group for a in accesses(op) if a is not None and a.written}
+    written = {root(a.value) for op in group for a in _accesses(op) if a is not None and a.written}
     for op, rows in zip(group, plans):
-        for a in accesses(op):
+        for a in _accesses(op):
             if a is None or root(a.value) not in written:
                 continue
             if _contiguous_root(a.value) is None or not _row_aligned(a, rows):
@@ -152,7 +165,7 @@ def _legal(group: list, plans: list) -> bool:
 def _roots(op) -> tuple[set, set]:
     """The buffers ``op`` accesses and those it writes (its outs)."""
     values = [v for v in op.operands if isinstance(v.type, ir.MemRefType)]
-    outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1] \
+    outs = 1 if op.name == _COPY else list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1] \
         if "operandSegmentSizes" in op.attributes else len(values)
     return {root(v) for v in values}, {root(v) for v in values[len(values) - outs:]}
 
@@ -276,7 +289,7 @@ def _users_inside(value: ir.Value, ops: list) -> bool:
 def _local_buffers(ops: list) -> list:
     """The allocations the group writes that nothing outside it uses (the
     scores, the softmax's rows): each block gets its own block-sized one."""
-    written = list(dict.fromkeys(root(a.value) for op in ops for a in accesses(op) if a is not None and a.written))
+    written = list(dict.fromkeys(root(a.value) for op in ops for a in _accesses(op) if a is not None and a.written))
     return [buf for buf in written if not isinstance(buf.owner, ir.Block)
             and buf.owner.operation.name == "memref.alloc" and _users_inside(buf, ops)]
 
@@ -317,17 +330,21 @@ def _clone_block(group: _Group, local: list, outer: ir.Value, first_row: ir.Valu
         if plan.query is not None:
             index[plan.query] = (first_row, rows)
         views = []
-        for a in accesses(op):
+        for a in _accesses(op):
             if a is not None and root(a.value) in scratch:
                 a = _reshaped(scratch[root(a.value)], _window(a.value, a.results, index)[2])
             elif a is not None:
                 a = _slice(a.value, a.results, index)
             views.append(a)
-        clone = op.clone()
+        if op.name == _COPY:  # a strided memref.copy would be a call into a library the JIT lacks
+            linalg.copy(views[0], outs=[views[1]])
+            clone = ir.InsertionPoint.current.block.operations[-1]
+        else:
+            clone = op.clone()
+            for n, view in enumerate(views):
+                if view is not None:
+                    clone.operands[n] = view
         clone.attributes["fxc.sequential"] = ir.UnitAttr.get()
-        for n, view in enumerate(views):
-            if view is not None:
-                clone.operands[n] = view
     for buf in scratch.values():
         memref.DeallocOp(buf)
 
