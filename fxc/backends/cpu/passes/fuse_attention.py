@@ -52,8 +52,9 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, memref, scf
 
 from fxc._mlir_compat import index_constant
-from fxc.backends.cpu.passes.fuse_rows import MOVED_AFTER, MOVED_BEFORE, VIEWS, Access, accesses, loops, root
-from fxc.compiler.passes import ModulePass, register
+from fxc.backends.cpu.passes.fuse_rows import (MOVED_AFTER, MOVED_BEFORE, VIEWS, Access, BlockFusionPass, accesses,
+                                               loops, root)
+from fxc.compiler.passes import register
 
 _CONTRACTION = "linalg.batch_matmul"
 _COPY = "memref.copy"
@@ -106,6 +107,8 @@ def _row_loops(op, total: int, length: int) -> _Rows | None:
     if there are none or an operand is not a static buffer."""
     if any(isinstance(v.type, ir.MemRefType) and not ir.MemRefType(v.type).has_static_shape for v in op.operands):
         return None
+    if op.name == _CONTRACTION and [a.results for a in accesses(op)] != [[0, 1, 3], [0, 3, 2], [0, 1, 2]]:
+        return None  # a transposed operand's (indexing_maps): its loops are not (b, m, n, k)
     if not isinstance(op.operands[-1].type, ir.MemRefType) or _accesses(op) is None:
         return None
     extents, kinds = _loops(op)
@@ -350,26 +353,13 @@ def _clone_block(group: _Group, local: list, outer: ir.Value, first_row: ir.Valu
 
 
 @register
-class FuseAttention(ModulePass):
+class FuseAttention(BlockFusionPass):
     name = "fxc-fuse-attention"
     summary = "Run attention (batch_matmul, softmax, batch_matmul on buffers) as one loop over blocks of query rows"
 
-    def __init__(self, parallel: bool = False):
-        self.parallel = parallel in (True, "true", "1", 1)
-
-    def run(self, module_op):
-        for func in module_op.regions[0].blocks[0].operations:
-            if func.operation.name == "func.func" and func.regions[0].blocks:
-                self._visit(func.operation)
-
-    def _visit(self, parent):
-        for region in parent.regions:
-            for block in region.blocks:
-                while self._fuse_first(block):
-                    pass
-                for op in block.operations:
-                    if op.operation.regions and not op.operation.name.startswith("linalg."):
-                        self._visit(op.operation)
+    def _fuse_block(self, block):
+        while self._fuse_first(block):
+            pass
 
     def _fuse_first(self, block) -> bool:
         """Fuses the block's first group; whether there was one."""

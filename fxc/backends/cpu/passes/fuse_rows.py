@@ -173,10 +173,10 @@ def _subview(value: ir.Value, results: list, ivs: list) -> ir.Value:
     return memref.SubViewOp(result, value, dyn_offsets, dyn_sizes, [], offsets, sizes, [1] * t.rank).result
 
 
-@register
-class FuseRows(ModulePass):
-    name = "fxc-fuse-rows"
-    summary = "Run chains of row-wise linalg ops on buffers (softmax, LayerNorm) as one loop over the rows"
+class BlockFusionPass(ModulePass):
+    """A pass that fuses runs of ops within each block of each function
+    (nested blocks too, not linalg bodies): ``_fuse_block(block)``.
+    Option ``parallel``: whether its loops may be ``scf.parallel``."""
 
     def __init__(self, parallel: bool = False):
         self.parallel = parallel in (True, "true", "1", 1)
@@ -193,6 +193,15 @@ class FuseRows(ModulePass):
                 for op in block.operations:
                     if op.operation.regions and not op.operation.name.startswith("linalg."):
                         self._visit(op.operation)
+
+    def _fuse_block(self, block) -> None:
+        raise NotImplementedError
+
+
+@register
+class FuseRows(BlockFusionPass):
+    name = "fxc-fuse-rows"
+    summary = "Run chains of row-wise linalg ops on buffers (softmax, LayerNorm) as one loop over the rows"
 
     def _fuse_block(self, block):
         group, between = [], []
