@@ -42,6 +42,16 @@ shapes are left to the unfused ops.
 
 With ``parallel``, the (batch, block) loop is an ``scf.parallel`` (OpenMP
 threads) when the two matmuls do at least 2^20 multiply-adds.
+
+Left alone: dynamic shapes; a chain in which an op reads or writes another
+row of a buffer the chain writes (through a view that is not a reshape, or
+an index map that drops or moves a row loop); ``batch_matmul`` ops with
+transposed ``indexing_maps``; a chain without a second ``batch_matmul`` or a
+reduction.  ``tm_tensor.attention`` does not come this way: fxc's frontend
+decomposes ``_scaled_dot_product_flash_attention_for_cpu`` (what sdpa
+becomes on CPU) into the ops above, so only a hand-written torch-dialect
+``aten.scaled_dot_product_attention`` reaches convert-torch-to-tmtensor,
+and ``tm-tensor-to-loops`` lowers that one as before.
 """
 
 from __future__ import annotations
