@@ -1,6 +1,7 @@
 """Attention on the CPU backend, which fxc-fuse-attention runs as one loop
 over (batch x head, block of query rows), against eager: sdpa with and
 without ``is_causal``, with additive and boolean masks, an explicit scale,
+under bf16 / fp16 autocast,
 query lengths that are not a multiple of the block (a tail block), one
 query row, key lengths that are not a multiple of the vector width,
 ``nn.MultiheadAttention``; with and without OpenMP threads.  Dynamic sizes
@@ -86,3 +87,17 @@ def test_dynamic_sequence_is_left_unfused():
         for n in (48, 33, 100):
             q, k, v = _qkv(2, 4, n, n)
             torch.testing.assert_close(compiled(q, k, v), _sdpa()(q, k, v), atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_autocast(dtype):
+    q, k, v = _qkv(2, 4, 40, 72)
+    with torch.no_grad():
+        compiled = fxc.compile(_sdpa(is_causal=True), (q, k, v), autocast=dtype)
+        with torch.autocast("cpu", dtype):
+            expected = _sdpa(is_causal=True)(q, k, v)
+        actual = compiled(q, k, v)
+    assert actual.dtype == expected.dtype
+    # The probabilities are rounded to half precision before P V (fxc's
+    # decomposition, fused or not; eager's flash kernel keeps them in f32).
+    torch.testing.assert_close(actual.float(), expected.float(), atol=5e-2, rtol=5e-2)
