@@ -27,8 +27,9 @@ parallel loops span the ``N * L`` rows, the last non-unit one of them the
 row-major index ``n`` and query loop ``i``).  View, ``alloc`` and constant
 ops between them move before the loop, ``dealloc`` after it; so does a
 ``linalg`` op that neither reads what the group wrote so far nor writes
-what it accessed (a causal mask built from indices).  Anything else ends the
-group.  It is fused when it holds two ``batch_matmul`` ops and a reduction.
+what it accessed (a causal mask built from indices; it runs on one thread,
+marked ``fxc.sequential``: a fork/join of its own for a mask of all heads
+costs more than it saves).  Anything else ends the group.  It is fused when it holds two ``batch_matmul`` ops and a reduction.
 
 Legality: every buffer the group writes is a static allocation or function
 argument with the identity layout, and every access to it (by any op of the
@@ -386,6 +387,10 @@ class FuseAttention(BlockFusionPass):
         first = group.ops[0]
         for op in group.before:
             op.move_before(first)
+            if op.name.startswith("linalg."):
+                # A mask for all heads: a tenth of one head's work or less,
+                # not worth its own fork/join next to the blocks'.
+                op.attributes["fxc.sequential"] = ir.UnitAttr.get()
         width = ir.MemRefType(next(op for op in group.ops if op.name == _CONTRACTION).operands[2].type).shape[2]
         rows = _block_rows(group.length, width)
         full, tail = divmod(group.length, rows)
