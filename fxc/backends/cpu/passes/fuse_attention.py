@@ -27,9 +27,9 @@ parallel loops span the ``N * L`` rows, the last non-unit one of them the
 row-major index ``n`` and query loop ``i``).  View, ``alloc`` and constant
 ops between them move before the loop, ``dealloc`` after it; so does a
 ``linalg`` op that neither reads what the group wrote so far nor writes
-what it accessed (a causal mask built from indices; it runs on one thread,
-marked ``fxc.sequential``: a fork/join of its own for a mask of all heads
-costs more than it saves).  Anything else ends the group.  It is fused when it holds two ``batch_matmul`` ops and a reduction.
+what it accessed (a causal mask built from indices; up to one head's scores
+in size, it runs on one thread, marked ``fxc.sequential``: a fork/join of
+its own costs more than it saves).  Anything else ends the group.  It is fused when it holds two ``batch_matmul`` ops and a reduction.
 
 Legality: every buffer the group writes is a static allocation or function
 argument with the identity layout, and every access to it (by any op of the
@@ -176,12 +176,27 @@ def _legal(group: list, plans: list) -> bool:
     return True
 
 
-def _roots(op) -> tuple[set, set]:
+def _buffers(op) -> tuple[list, list]:
     """The buffers ``op`` accesses and those it writes (its outs)."""
     values = [v for v in op.operands if isinstance(v.type, ir.MemRefType)]
-    outs = 1 if op.name == _COPY else list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1] \
-        if "operandSegmentSizes" in op.attributes else len(values)
-    return {root(v) for v in values}, {root(v) for v in values[len(values) - outs:]}
+    if op.name == _COPY:
+        return values, values[1:]
+    if "operandSegmentSizes" not in op.attributes:
+        return values, values
+    outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1]
+    return values, values[len(values) - outs:]
+
+
+def _roots(op) -> tuple[set, set]:
+    """The roots of ``_buffers(op)``."""
+    accessed, written = _buffers(op)
+    return {root(v) for v in accessed}, {root(v) for v in written}
+
+
+def _writes_at_most(op, elements: int) -> bool:
+    """Whether each buffer ``op`` writes has a static size of ``elements`` or less."""
+    return all(ir.MemRefType(v.type).has_static_shape and math.prod(ir.MemRefType(v.type).shape) <= elements
+               for v in _buffers(op)[1])
 
 
 class _Group:
@@ -385,13 +400,13 @@ class FuseAttention(BlockFusionPass):
 
     def _fuse(self, group: _Group):
         first = group.ops[0]
+        width = ir.MemRefType(next(op for op in group.ops if op.name == _CONTRACTION).operands[2].type).shape[2]
         for op in group.before:
             op.move_before(first)
-            if op.name.startswith("linalg."):
-                # A mask for all heads: a tenth of one head's work or less,
-                # not worth its own fork/join next to the blocks'.
+            if op.name.startswith("linalg.") and _writes_at_most(op, group.length * width):
+                # A mask for all heads (one head's scores or fewer): not
+                # worth a fork/join of its own next to the blocks'.
                 op.attributes["fxc.sequential"] = ir.UnitAttr.get()
-        width = ir.MemRefType(next(op for op in group.ops if op.name == _CONTRACTION).operands[2].type).shape[2]
         rows = _block_rows(group.length, width)
         full, tail = divmod(group.length, rows)
         blocks = full + (tail > 0)
