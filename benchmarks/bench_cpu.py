@@ -14,6 +14,8 @@ Times, in one process and on the same inputs:
 * ``conv2d``    -- Conv2d 3x3 64->64 on 1x64x56x56;
 * ``resnet_block`` -- torchvision's ResNet basic block (conv-BN-ReLU-conv-BN,
   residual, ReLU; eval BN with random statistics) at 64 channels, 1x64x56x56;
+* ``sdpa``/``sdpa_causal`` -- scaled_dot_product_attention on B=4, H=8,
+  L=S=256, D=64, without a mask and with ``is_causal=True``;
 * ``gpt2``/``bert`` -- Hugging Face GPT-2 and BERT from small configs
   (2 layers, d=128, seq 128), when ``transformers`` is installed.
 
@@ -75,6 +77,8 @@ def workloads():
         ("encoder", _encoder(), (r(4, 128, 256),)),
         ("conv2d", torch.nn.Conv2d(64, 64, 3, padding=1).eval(), (r(1, 64, 56, 56),)),
         ("resnet_block", _resnet_block(), (r(1, 64, 56, 56),)),
+        ("sdpa", _sdpa(False), (r(4, 8, 256, 64), r(4, 8, 256, 64), r(4, 8, 256, 64))),
+        ("sdpa_causal", _sdpa(True), (r(4, 8, 256, 64), r(4, 8, 256, 64), r(4, 8, 256, 64))),
         *_hugging_face(),
     ]
 
@@ -102,6 +106,12 @@ def _resnet_block():
         bn.weight.data.uniform_(0.5, 1.5)
         bn.bias.data.uniform_(-0.1, 0.1)
     return block.eval()
+
+
+def _sdpa(causal: bool):
+    def attention(q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    return attention
 
 
 def _encoder():

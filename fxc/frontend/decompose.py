@@ -123,10 +123,18 @@ def _scores(query, key, is_causal, attn_mask, scale):
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         keep = torch.ones(query.size(-2), key.size(-2), dtype=torch.bool, device=query.device).tril()
-        scores = scores.masked_fill(~keep, float("-inf"))
+        scores = scores + _bias(~keep, scores)
     if attn_mask is not None:
-        scores = scores.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else scores + attn_mask
+        scores = scores + (_bias(~attn_mask, scores) if attn_mask.dtype == torch.bool else attn_mask)
     return scores
+
+
+def _bias(masked, scores):
+    """An additive mask: -inf where ``masked``, 0 elsewhere (PyTorch's
+    reference math for sdpa).  The scores' ops then read floats, which
+    vectorize, rather than booleans (built once, outside the rows' loop)."""
+    zeros = torch.zeros(masked.shape, dtype=scores.dtype, device=scores.device)
+    return zeros.masked_fill(masked, float("-inf"))
 
 
 def _sdpa_flash_for_cpu_backward(grad_out, query, key, value, out, logsumexp, dropout_p, is_causal, *,

@@ -47,6 +47,8 @@ def _vectorize(options) -> tuple:
     parallel = "true" if options.openmp else "false"
     return (
         "fxc-decompose-conv-to-matmuls",
+        # Attention's scores stay in the cache: one loop over blocks of query rows.
+        f"fxc-fuse-attention{{parallel={parallel}}}",
         f"fxc-fuse-rows{{parallel={parallel}}}",
         f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
         "func.func(lower-vector-multi-reduction)",

@@ -8,6 +8,7 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     convert_linalg_to_vector,
     convert_memref_copy_to_linalg,
     decompose_conv_to_matmuls,
+    fuse_attention,
     fuse_rows,
     distinct_results,
     emit_c_interface,

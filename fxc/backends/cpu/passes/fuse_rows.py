@@ -20,7 +20,8 @@ other positions whole): row ``r``
 of an op only reads what row ``r`` of the ops before it wrote.  It is
 fused when it has two generics or more, one of them a reduction.  With
 ``parallel``, the row loop is an ``scf.parallel`` (OpenMP threads) when
-the group has at least 2^16 elements.  Buffers are told apart by the
+the group has at least 2^16 elements and no op marked ``fxc.sequential``
+(it runs inside another loop's threads: fxc-fuse-attention's).  Buffers are told apart by the
 allocation or function argument they are views of (distinct arguments are
 distinct buffers: the runtime passes separate output buffers); two
 different views of one buffer that the group writes end the group.
@@ -37,15 +38,15 @@ from fxc._mlir_compat import index_constant
 from fxc.compiler.passes import ModulePass, register
 
 _ROW_OPS = ("linalg.generic", "linalg.fill")
-_VIEWS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
+VIEWS = ("memref.subview", "memref.expand_shape", "memref.collapse_shape", "memref.cast",
           "memref.reinterpret_cast")
-_MOVED_BEFORE = ("arith.constant", "memref.alloc", "memref.alloca", *_VIEWS)
-_MOVED_AFTER = ("memref.dealloc",)
+MOVED_BEFORE = ("arith.constant", "memref.alloc", "memref.alloca", *VIEWS)
+MOVED_AFTER = ("memref.dealloc",)
 #: Rows x row size below which the loop runs on one thread.
 _PARALLEL_ELEMENTS = 1 << 16
 
 
-class _Access:
+class Access:
     """How one op reads or writes one buffer: per position of the buffer,
     the loop it is indexed by (a dimension) or 0 (a unit dimension)."""
 
@@ -53,14 +54,14 @@ class _Access:
         self.value, self.results, self.written = value, results, written
 
 
-def _accesses(op) -> list | None:
+def accesses(op) -> list | None:
     """Per operand, the op's access (None for a scalar), or None if a map
     has an expression other than a loop dimension or the constant 0 (a
     unit dimension)."""
     operands = list(op.operands)
     if op.name == "linalg.fill":
         out = operands[-1]
-        return [None, _Access(out, list(range(ir.MemRefType(out.type).rank)), True)]
+        return [None, Access(out, list(range(ir.MemRefType(out.type).rank)), True)]
     if any(o.operation.name == "linalg.index" for o in op.regions[0].blocks[0].operations):
         return None  # its indices would be the row's, not the whole op's
     maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
@@ -80,11 +81,11 @@ def _accesses(op) -> list | None:
                 results.append(None)
             else:
                 return None
-        accesses.append(_Access(value, results, i >= len(operands) - outs))
+        accesses.append(Access(value, results, i >= len(operands) - outs))
     return accesses
 
 
-def _loops(op) -> tuple[list, list] | None:
+def loops(op) -> tuple[list, list] | None:
     """Per loop: its static extent (None if dynamic) and whether it is parallel."""
     if op.name == "linalg.fill":
         t = ir.MemRefType(op.operands[-1].type)
@@ -102,11 +103,11 @@ def _loops(op) -> tuple[list, list] | None:
     return extents, kinds
 
 
-def _root(value: ir.Value) -> ir.Value:
+def root(value: ir.Value) -> ir.Value:
     """The buffer a view is of (through view ops)."""
     while not isinstance(value.owner, ir.Block):
         op = value.owner.operation  # an OpView or an Operation
-        if op.name not in _VIEWS:
+        if op.name not in VIEWS:
             break
         value = op.operands[0]
     return value
@@ -115,25 +116,25 @@ def _root(value: ir.Value) -> ir.Value:
 def _rows(ops: list) -> tuple[int, list] | None:
     """The largest L (and the L extents) for which ``ops`` can run row by
     row over their first L loops; None if there is none."""
-    info = [(_loops(op), _accesses(op)) for op in ops]
-    if any(loops is None or acc is None for loops, acc in info):
+    info = [(loops(op), accesses(op)) for op in ops]
+    if any(lp is None or acc is None for lp, acc in info):
         return None
-    depth = min(len(loops[0]) for loops, _ in info)
+    depth = min(len(lp[0]) for lp, _ in info)
     for rows in range(depth, 0, -1):
         extents = info[0][0][0][:rows]
-        if None in extents or any(loops[0][:rows] != extents or not all(loops[1][:rows]) for loops, _ in info):
+        if None in extents or any(lp[0][:rows] != extents or not all(lp[1][:rows]) for lp, _ in info):
             continue
         if _rows_independent([a for _, acc in info for a in acc if a is not None], rows):
             return rows, extents
     return None
 
 
-def _rows_independent(accesses: list, rows: int) -> bool:
+def _rows_independent(accs: list, rows: int) -> bool:
     """Every buffer written is accessed, by every op, with each of the
     first ``rows`` loops at one position (the same for all)."""
     by_root = {}
-    for a in accesses:
-        by_root.setdefault(_root(a.value), []).append(a)
+    for a in accs:
+        by_root.setdefault(root(a.value), []).append(a)
     for group in by_root.values():
         if not any(a.written for a in group):
             continue
@@ -172,10 +173,10 @@ def _subview(value: ir.Value, results: list, ivs: list) -> ir.Value:
     return memref.SubViewOp(result, value, dyn_offsets, dyn_sizes, [], offsets, sizes, [1] * t.rank).result
 
 
-@register
-class FuseRows(ModulePass):
-    name = "fxc-fuse-rows"
-    summary = "Run chains of row-wise linalg ops on buffers (softmax, LayerNorm) as one loop over the rows"
+class BlockFusionPass(ModulePass):
+    """A pass that fuses runs of ops within each block of each function
+    (nested blocks too, not linalg bodies): ``_fuse_block(block)``.
+    Option ``parallel``: whether its loops may be ``scf.parallel``."""
 
     def __init__(self, parallel: bool = False):
         self.parallel = parallel in (True, "true", "1", 1)
@@ -193,6 +194,15 @@ class FuseRows(ModulePass):
                     if op.operation.regions and not op.operation.name.startswith("linalg."):
                         self._visit(op.operation)
 
+    def _fuse_block(self, block) -> None:
+        raise NotImplementedError
+
+
+@register
+class FuseRows(BlockFusionPass):
+    name = "fxc-fuse-rows"
+    summary = "Run chains of row-wise linalg ops on buffers (softmax, LayerNorm) as one loop over the rows"
+
     def _fuse_block(self, block):
         group, between = [], []
         for op in list(block.operations):
@@ -203,7 +213,7 @@ class FuseRows(ModulePass):
                     group, between = [], []
                 group.append(op)
                 continue
-            if group and (op.name in _MOVED_BEFORE or op.name in _MOVED_AFTER):
+            if group and (op.name in MOVED_BEFORE or op.name in MOVED_AFTER):
                 between.append(op)
                 continue
             self._fuse(group, between)
@@ -219,10 +229,12 @@ class FuseRows(ModulePass):
             return
         first = group[0]
         for op in between:
-            if op.name in _MOVED_BEFORE:
+            if op.name in MOVED_BEFORE:
                 op.move_before(first)
-        size = max(math.prod(e or 64 for e in _loops(op)[0][rows:]) for op in group)
-        parallel = self.parallel and math.prod(extents) * size >= _PARALLEL_ELEMENTS
+        size = max(math.prod(e or 64 for e in loops(op)[0][rows:]) for op in group)
+        # Not inside another op's threads (fxc-fuse-attention's blocks).
+        parallel = (self.parallel and math.prod(extents) * size >= _PARALLEL_ELEMENTS
+                    and not any("fxc.sequential" in op.attributes for op in group))
         with first.location, ir.InsertionPoint(first):
             zero, one = index_constant(0), index_constant(1)
             bounds = [index_constant(e) for e in extents]
@@ -245,7 +257,7 @@ class FuseRows(ModulePass):
                 end = lambda: scf.YieldOp([])  # noqa: E731
         with first.location, ir.InsertionPoint(body):
             for op in group:
-                views = [a and _subview(a.value, a.results, ivs) for a in _accesses(op)]
+                views = [a and _subview(a.value, a.results, ivs) for a in accesses(op)]
                 clone = op.clone()
                 for i, view in enumerate(views):
                     if view is not None:
@@ -255,6 +267,6 @@ class FuseRows(ModulePass):
             op.erase()
         last = loop.operation
         for op in between:
-            if op.name in _MOVED_AFTER:
+            if op.name in MOVED_AFTER:
                 op.move_after(last)
                 last = op
