@@ -26,7 +26,8 @@ from fxc.errors import CompileError, from_mlir_error
 
 def run_passes(module: ir.Module, elements: Sequence[str]) -> None:
     """Runs pipeline ``elements`` (registered passes or textual ones) on ``module``."""
-    pm = _mlir_compat.build_pass_manager(module.context, list(elements), python_passes())
+    pm = _mlir_compat.build_pass_manager(module.context, list(elements), python_passes(),
+                                         verify=config.verify_each_pass())
     _mlir_compat.run_pass_manager(pm, module)
 
 
