@@ -39,7 +39,7 @@ def test_report_lists_every_stage_and_pass_and_adds_up(no_cache):
     backend = get_backend("cpu")
     stages = [s for s in pipeline_of(backend, backend.Options()) if s.passes]
     assert names == ["capture (torch.export)", "import (FX importer)", "compile cache lookup",
-                     *[f"stage {s.name}" for s in stages], "build (cpu)"]
+                     *[f"stage {s.name}" for s in stages], "build (cpu)", "load (the compiled program)"]
     for s in stages:
         passes = [c.name for c in compile_.child(f"stage {s.name}").children]
         assert passes == ["snapshot for reproducers", *s.passes]
