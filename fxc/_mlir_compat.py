@@ -96,8 +96,9 @@ def build_pass_manager(
     callable taking the module operation and raising on failure); any other
     element is an upstream/torch-mlir textual pipeline element.  With
     ``verify``, the module is verified after every pass; without, after the
-    Python passes only (the upstream passes are trusted: verifying a large
-    LLVM-dialect module after each of them took a sixth of a compile).
+    Python passes only, unless one returns ``False`` (it changed nothing).
+    The upstream passes are trusted: verifying a large LLVM-dialect module
+    after each of them took a sixth of a compile.
     """
     with context:
         pm = passmanager.PassManager("builtin.module")
@@ -129,8 +130,8 @@ def _external(fn: PythonPass, *, verify: bool = False):
     def run(op, pass_):
         try:
             with op.context, ir.Location.unknown(op.context):
-                fn(op)
-            if verify:
+                changed = fn(op)
+            if verify and changed is not False:  # False: the pass left the module as it was
                 op.verify()
         except Exception as e:  # re-raised by run_pass_manager
             _pending_errors.append(e)

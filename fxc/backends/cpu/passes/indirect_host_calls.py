@@ -34,7 +34,7 @@ class IndirectHostCalls(ModulePass):
             if op.operation.name == "llvm.func" and "fxc.op" in op.attributes and len(op.regions[0].blocks) == 0
         ]
         if not decls:
-            return
+            return False
         slots = {}
         for decl in decls:
             name = ir.StringAttr(decl.attributes["sym_name"]).value
