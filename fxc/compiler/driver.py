@@ -41,8 +41,8 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
     if not stage.passes:
         return
     with timing.phase(f"stage {stage.name}"):
-        with timing.phase("snapshot for reproducers"):
-            before = _mlir_compat.module_asm(module, debug_info=True)
+        with timing.phase("snapshot for reproducers"):  # a copy: printing it waits for a failure
+            before = module.operation.clone()
         try:
             if timing.active():  # one pass manager per pass, each timed
                 for element in stage.passes:
@@ -52,7 +52,10 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
                 run_passes(module, stage.passes)
         except Exception as e:  # noqa: BLE001  (a failing pass is a CompileError, never a traceback)
             err = _as_compile_error(e)
-            raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
+            raise _with_repro(err, stage, _mlir_compat.module_asm(before, debug_info=True), module.context,
+                              repro_dir or config.repro_dir()) from None
+        finally:
+            before.erase()
 
 
 def _as_compile_error(e: Exception) -> CompileError:
