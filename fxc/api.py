@@ -320,7 +320,8 @@ def _compile_program(program: Program, *, target: str, stop_after: Optional[str]
         artifact = cache.lookup(key) if key else None
     if artifact is not None:
         _timing.note("loaded from the compile cache: no stage ran (FXC_CACHE=0 to time them)")
-        return CompiledModule(program, target, options, artifact, from_cache=True)
+        with _timing.phase("load (the compiled program)"):
+            return CompiledModule(program, target, options, artifact, from_cache=True)
     _run_stages(module, pipeline_of(backend, options), len(names) - 1, program.signature)
     with _timing.phase(f"build ({target})"):
         artifact = backend.build(module, program.signature, options)
@@ -328,7 +329,8 @@ def _compile_program(program: Program, *, target: str, stop_after: Optional[str]
     if key:
         with _timing.phase("compile cache store"):
             cache.store(key, artifact)
-    return CompiledModule(program, target, options, artifact)
+    with _timing.phase("load (the compiled program)"):
+        return CompiledModule(program, target, options, artifact)
 
 
 def _lower(program: Program, target: str, options, *, stop_after: str):

@@ -1,13 +1,15 @@
 """Every environment flag fxc reads, and its version checks, in one place.
 
-| variable            | meaning                                                  |
-|---------------------|----------------------------------------------------------|
-| ``FXC_DUMP_DIR``    | write each stage's IR of every compilation under here    |
-| ``FXC_REPRO_DIR``   | where failing-pass reproducers go (default: temp dir)    |
-| ``FXC_CACHE_DIR``   | the compile cache (default ``$XDG_CACHE_HOME/fxc`` or    |
-|                     | ``~/.cache/fxc``)                                        |
-| ``FXC_CACHE``       | ``0`` turns the compile cache off                        |
-| ``FXC_TIMING``      | ``1`` prints where each compilation's time goes (stderr) |
+| variable                 | meaning                                                  |
+|--------------------------|----------------------------------------------------------|
+| ``FXC_DUMP_DIR``         | write each stage's IR of every compilation under here    |
+| ``FXC_REPRO_DIR``        | where failing-pass reproducers go (default: temp dir)    |
+| ``FXC_CACHE_DIR``        | the compile cache (default ``$XDG_CACHE_HOME/fxc`` or    |
+|                          | ``~/.cache/fxc``)                                        |
+| ``FXC_CACHE``            | ``0`` turns the compile cache off                        |
+| ``FXC_TIMING``           | ``1`` prints where each compilation's time goes (stderr) |
+| ``FXC_VERIFY_EACH_PASS`` | ``1`` verifies the IR after every pass, not only after   |
+|                          | fxc's Python passes (``fxc-opt`` always does)            |
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def cache_dir() -> Optional[Path]:
         return Path(os.environ["FXC_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "fxc"
+
+
+def verify_each_pass() -> bool:
+    """Whether compilations verify the IR after every pass (``fxc-opt`` always does)."""
+    return os.environ.get("FXC_VERIFY_EACH_PASS", "0").strip().lower() in ("1", "true", "on", "yes")
 
 
 def timing() -> bool:

@@ -26,7 +26,8 @@ from fxc.errors import CompileError, from_mlir_error
 
 def run_passes(module: ir.Module, elements: Sequence[str]) -> None:
     """Runs pipeline ``elements`` (registered passes or textual ones) on ``module``."""
-    pm = _mlir_compat.build_pass_manager(module.context, list(elements), python_passes())
+    pm = _mlir_compat.build_pass_manager(module.context, list(elements), python_passes(),
+                                         verify=config.verify_each_pass())
     _mlir_compat.run_pass_manager(pm, module)
 
 
@@ -40,8 +41,8 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
     if not stage.passes:
         return
     with timing.phase(f"stage {stage.name}"):
-        with timing.phase("snapshot for reproducers"):
-            before = _mlir_compat.module_asm(module, debug_info=True)
+        with timing.phase("snapshot for reproducers"):  # a copy: printing it waits for a failure
+            before = module.operation.clone()
         try:
             if timing.active():  # one pass manager per pass, each timed
                 for element in stage.passes:
@@ -51,7 +52,10 @@ def run_stage(module: ir.Module, stage: Stage, *, repro_dir: str | None = None) 
                 run_passes(module, stage.passes)
         except Exception as e:  # noqa: BLE001  (a failing pass is a CompileError, never a traceback)
             err = _as_compile_error(e)
-            raise _with_repro(err, stage, before, module.context, repro_dir or config.repro_dir()) from None
+            raise _with_repro(err, stage, _mlir_compat.module_asm(before, debug_info=True), module.context,
+                              repro_dir or config.repro_dir()) from None
+        finally:
+            before.erase()
 
 
 def _as_compile_error(e: Exception) -> CompileError:

@@ -10,7 +10,7 @@ stage tables all read :data:`PASSES`.
 
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
 from torch_mlir import ir
 
@@ -22,12 +22,17 @@ class PassFailure(CompileError):
 
 
 class ModulePass:
-    """A pass over a ``builtin.module``: subclasses set ``name`` and ``summary``."""
+    """A pass over a ``builtin.module``: subclasses set ``name`` and ``summary``.
+
+    ``run`` may return ``False`` to say it left the module as it was; the
+    driver then skips verifying it (as MLIR does for a pass that preserved
+    all analyses).  Any other result means it may have changed it.
+    """
 
     name = ""
     summary = ""
 
-    def run(self, module_op: ir.Operation) -> None:  # pragma: no cover - abstract
+    def run(self, module_op: ir.Operation) -> Optional[bool]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def fail(self, op: ir.Operation, message: str) -> PassFailure:

@@ -25,7 +25,7 @@ COMMON_STAGES: Tuple[Stage, ...] = (
             "fxc-check-torch-ops",
             "fxc-lower-effects",
             "fxc-lower-out-dtype",
-            "torch-function-to-torch-backend-pipeline",
+            "torchdynamo-export-to-torch-backend-pipeline",
         ),
     ),
     Stage(

@@ -9,12 +9,15 @@ manifest's ``host_calls``: plain data the runtime reads without MLIR.
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
-import ctypes
-from typing import List
+import threading
+from typing import List, Optional, Tuple
 
 from torch_mlir import ir
 from torch_mlir.execution_engine import ExecutionEngine
@@ -114,20 +117,50 @@ def _check_translatable(module: ir.Module) -> None:
                                f"(no lowering to the LLVM dialect)", location_of(bad[0].location))
 
 
+_shims_lock = threading.Lock()
+
+
+def _shim_objects(cc: str, openmp: bool) -> Tuple[str, ...]:
+    """The object files of the C code linked into every shared object (the
+    guard; with ``openmp``, the ``__kmpc`` shim), compiled once per process
+    and C compiler rather than at every link (that took most of its time)."""
+    with _shims_lock:
+        guard = _compiled(cc, "guard.c", GUARD_C)
+        return (guard, _compiled(cc, None, openmp_runtime.SHIM_SOURCE)) if openmp else (guard,)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(cc: str, name: Optional[str], source: str) -> str:
+    """C code compiled by ``cc`` to an object file that lives as long as the
+    process: the text ``source`` written to ``name``, or, with no ``name``,
+    the file ``source``."""
+    d = tempfile.mkdtemp(prefix="fxc-shim-")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    if name is not None:
+        with open(os.path.join(d, name), "w") as f:
+            f.write(source)
+        source = os.path.join(d, name)
+    obj = os.path.join(d, os.path.basename(source)[:-2] + ".o")
+    out = subprocess.run([cc, "-c", "-fPIC", "-O2", "-o", obj, source], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise CompileError(f"compiling fxc's C shim {os.path.basename(source)} failed: {out.stderr.strip()}")
+    return obj
+
+
 def shared_object(module: ir.Module, entry: str, *, opt_level: int, openmp: bool) -> bytes:
     """Compiles ``module`` (LLVM dialect) to a shared object's bytes; with
     ``openmp``, its parallel regions call the ``__kmpc`` shim on PyTorch's
     libgomp (:mod:`fxc.backends.cpu.openmp`), linked in."""
     _check_translatable(module)
-    try:
-        with phase("LLVM: translate to LLVM IR"):
+    try:  # the ExecutionEngine translates the module and runs LLVM's optimisation pipeline on it
+        with phase("LLVM: translate + optimize"):
             engine = ExecutionEngine(module, opt_level=opt_level, enable_object_dump=True, enable_pic=True)
     except RuntimeError as e:
         raise CompileError(f"LLVM could not compile the program: {e}") from None
     unused = ctypes.cast(_UNUSED_CHECK_FAILED, ctypes.c_void_p)
     for symbol in (CALLEE, *(openmp_runtime.KMPC_SYMBOLS if openmp else ())):
         engine.raw_register_runtime(symbol, unused)
-    with phase("LLVM: optimize + code generation (JIT)"):
+    with phase("LLVM: code generation (JIT)"):
         found = engine.raw_lookup(f"_mlir_ciface_{entry}")  # compiles the module
     if not found:
         raise CompileError(
@@ -138,15 +171,14 @@ def shared_object(module: ir.Module, entry: str, *, opt_level: int, openmp: bool
     if cc is None:
         raise CompileError("fxc's CPU backend links its code with the system C compiler driver, and "
                            "there is no 'cc' on PATH (install gcc or clang, or set CC)")
+    with phase("compile the C shims (once per process)"):
+        shims = _shim_objects(cc, openmp)
     with tempfile.TemporaryDirectory(prefix="fxc-link-") as d, phase("link (object file + cc -shared)"):
-        obj, so, guard = (os.path.join(d, n) for n in ("program.o", SHARED_OBJECT, "guard.c"))
+        obj, so = os.path.join(d, "program.o"), os.path.join(d, SHARED_OBJECT)
         engine.dump_to_object_file(obj)
-        with open(guard, "w") as f:
-            f.write(GUARD_C)
         # -Bsymbolic: the object's own functions (``main``...) bind to
         # themselves, never to a same-named symbol of the process (python's).
-        shims = [guard, openmp_runtime.SHIM_SOURCE] if openmp else [guard]
-        link = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wl,-Bsymbolic", "-o", so, obj, *shims, "-lm"],
+        link = subprocess.run([cc, "-shared", "-Wl,-Bsymbolic", "-o", so, obj, *shims, "-lm"],
                               capture_output=True, text=True)
         if link.returncode != 0:
             raise CompileError(f"linking the compiled code failed: {link.stderr.strip()}")

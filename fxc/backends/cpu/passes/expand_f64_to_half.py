@@ -29,13 +29,16 @@ class ExpandF64ToHalf(ModulePass):
     summary = "Truncate f64 to f16/bf16 through f32, as PyTorch does (no __truncdfhf2/__truncdfbf2)"
 
     def run(self, module_op):
+        changed = False
         for op in ops_named(module_op, "arith.truncf"):
             src, dst = op.operands[0].type, op.results[0].type
             if not (_is(src, ir.F64Type) and (_is(dst, ir.F16Type) or _is(dst, ir.BF16Type))):
                 continue
+            changed = True
             if "roundingmode" in op.attributes:
                 raise self.fail(op, "fxc-expand-f64-to-half: truncf with an explicit rounding mode is not supported")
             with op.location, ir.InsertionPoint(op):
                 value = arith.truncf(dst, arith.truncf(ir.F32Type.get(), op.operands[0]))
             op.results[0].replace_all_uses_with(value)
             op.erase()
+        return changed

@@ -33,12 +33,18 @@ class IndirectHostCalls(ModulePass):
             op.operation for op in body.operations
             if op.operation.name == "llvm.func" and "fxc.op" in op.attributes and len(op.regions[0].blocks) == 0
         ]
+        if not decls:
+            return False
+        slots = {}
         for decl in decls:
             name = ir.StringAttr(decl.attributes["sym_name"]).value
-            slot = name + SLOT_SUFFIX
-            self._declare_slot(body, decl, slot)
-            for call in ops_named(module_op, "llvm.call"):
-                if "callee" in call.attributes and ir.FlatSymbolRefAttr(call.attributes["callee"]).value == name:
+            slots[name] = name + SLOT_SUFFIX
+            self._declare_slot(body, decl, slots[name])
+        # One walk for every declaration (the module is large by now).
+        for call in ops_named(module_op, "llvm.call"):
+            if "callee" in call.attributes:
+                slot = slots.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
+                if slot is not None:
                     self._make_indirect(call, slot)
 
     @staticmethod

@@ -185,11 +185,11 @@ class MathPolynomialApproximation(ModulePass):
     def run(self, module_op):
         todo = []
         walk(module_op, lambda op: todo.append(op) if op.name in APPROXIMATIONS else None)
+        todo = [op for op in todo if _is_f32(op.results[0].type)]
         for op in todo:
             result = op.results[0]
-            if not _is_f32(result.type):
-                continue
             with op.location, ir.InsertionPoint(op):
                 value = APPROXIMATIONS[op.name](_Emit(result.type), op.operands[0])
             result.replace_all_uses_with(value)
             op.erase()
+        return bool(todo)

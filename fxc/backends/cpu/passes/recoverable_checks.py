@@ -49,7 +49,7 @@ class RecoverableChecks(ModulePass):
         asserts = []
         walk(module_op, lambda op: asserts.append(op) if op.name == "cf.assert" and not _in_openmp(op) else None)
         if not asserts:
-            return
+            return False
         body = module_op.regions[0].blocks[0]
         i32 = ir.IntegerType.get_signless(32)
         with ir.Location.unknown(module_op.context), ir.InsertionPoint.at_block_begin(body):

@@ -50,9 +50,10 @@ class SequentializeParallelReductions(ModulePass):
     def run(self, module_op):
         # Innermost first: a nested reducing loop is rewritten before the
         # loop that holds it moves its body.
-        for op in reversed(ops_named(module_op, "scf.parallel")):
-            if len(op.results):
-                self._rewrite(op)
+        reducing = [op for op in reversed(ops_named(module_op, "scf.parallel")) if len(op.results)]
+        for op in reducing:
+            self._rewrite(op)
+        return bool(reducing)
 
     def _rewrite(self, par):
         lbs, ubs, steps, inits = _segments(par)
