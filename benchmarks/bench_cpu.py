@@ -50,6 +50,7 @@ import torch
 import fxc
 from fxc.backends.cpu.backend import CpuBackend
 from fxc.runtime import host_cpu
+from fxc.testing.models import BasicBlock, randomize_batch_norms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_int8 import measure_us as _interleaved  # noqa: E402  (one timing loop for the benchmarks)
@@ -83,29 +84,9 @@ def workloads():
     ]
 
 
-class _BasicBlock(torch.nn.Module):
-    """torchvision.models.resnet.BasicBlock (stride 1, no downsample)."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn1 = torch.nn.BatchNorm2d(c)
-        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn2 = torch.nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(out)) + x)
-
-
 def _resnet_block():
-    block = _BasicBlock(64)
-    for bn in (block.bn1, block.bn2):
-        bn.running_mean.uniform_(-0.1, 0.1)
-        bn.running_var.uniform_(0.5, 2.0)
-        bn.weight.data.uniform_(0.5, 1.5)
-        bn.bias.data.uniform_(-0.1, 0.1)
-    return block.eval()
+    torch.manual_seed(0)
+    return randomize_batch_norms(BasicBlock(64), spread=0.1)
 
 
 def _sdpa(causal: bool):

@@ -10,31 +10,7 @@ from fxc.frontend.capture import _frozen_targets
 from fxc.frontend.decompose import TABLE
 from fxc.frontend.fold_conv_affine import fold_conv_affine
 from fxc.testing import assert_same
-
-
-def _randomize_bn(model):
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-1, 1)
-            m.running_var.uniform_(0.5, 2)
-            m.weight.data.uniform_(0.5, 2)
-            m.bias.data.uniform_(-1, 1)
-    return model.eval()
-
-
-class BasicBlock(torch.nn.Module):
-    """torchvision's ResNet basic block: two conv-BN pairs and a residual."""
-
-    def __init__(self, c=8):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn1 = torch.nn.BatchNorm2d(c)
-        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn2 = torch.nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        y = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(y)) + x)
+from fxc.testing.models import BasicBlock, randomize_batch_norms
 
 
 class SharedWeight(torch.nn.Module):
@@ -87,7 +63,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,factory,shape,folds", CASES, ids=[c[0] for c in CASES])
 def test_frozen_matches_eager(name, factory, shape, folds):
-    model = _randomize_bn(factory())
+    model = randomize_batch_norms(factory())
     x = torch.randn(shape)
     compiled = fxc.compile(model, (x,), freeze=True)
     with torch.no_grad():
@@ -98,14 +74,14 @@ def test_frozen_matches_eager(name, factory, shape, folds):
 
 @pytest.mark.parametrize("name,factory,shape,folds", CASES, ids=[c[0] for c in CASES])
 def test_fold_count(name, factory, shape, folds):
-    model = _randomize_bn(factory())
+    model = randomize_batch_norms(factory())
     ep = torch.export.export(model, (torch.randn(shape),), strict=False).run_decompositions(TABLE)
     assert fold_conv_affine(ep, _frozen_targets(ep)) == folds
 
 
 def test_user_program_untouched():
     """Compiling a user's ExportedProgram frozen folds fxc's copy only."""
-    model = _randomize_bn(BasicBlock())
+    model = randomize_batch_norms(BasicBlock())
     x = torch.randn(1, 8, 12, 12)
     ep = torch.export.export(model, (x,), strict=False)
     before = str(ep.graph)
@@ -119,7 +95,7 @@ def test_user_program_untouched():
 
 def test_not_frozen_reads_live_weights():
     """Without freeze nothing folds: later changes to the BN's statistics are seen."""
-    model = _randomize_bn(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)))
+    model = randomize_batch_norms(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)))
     x = torch.randn(1, 3, 8, 8)
     compiled = fxc.compile(model, (x,))
     model[1].running_mean.add_(1.0)

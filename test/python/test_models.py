@@ -14,6 +14,7 @@ import torch._dynamo
 
 import fxc
 from fxc import dynamo
+from fxc.testing.models import BasicBlock, InvertedResidual, randomize_batch_norms
 
 transformers = pytest.importorskip("transformers")
 
@@ -72,58 +73,12 @@ def transformer_encoder_layer():
     return torch.nn.TransformerEncoderLayer(HIDDEN, 2, 64, batch_first=True), (torch.randn(2, SEQ, HIDDEN),)
 
 
-class BasicBlock(torch.nn.Module):
-    """ResNet's basic block (torchvision's, without torchvision)."""
-
-    def __init__(self, c=8):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn1 = torch.nn.BatchNorm2d(c)
-        self.conv2 = torch.nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn2 = torch.nn.BatchNorm2d(c)
-        for bn in (self.bn1, self.bn2):  # non-trivial running statistics
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.running_var.uniform_(0.5, 1.5)
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + x)
-
-
 def resnet_basic_block():
-    return BasicBlock(), (torch.randn(2, 8, 8, 8),)
-
-
-class InvertedResidual(torch.nn.Module):
-    """MobileNetV2's block (torchvision's, without torchvision): 1x1 expand,
-    3x3 depthwise, 1x1 project, each with BatchNorm; ReLU6; a residual."""
-
-    def __init__(self, c=8, expand=4):
-        super().__init__()
-        h = c * expand
-
-        def conv_bn(cin, cout, k, groups=1, act=True):
-            layers = [torch.nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False),
-                      torch.nn.BatchNorm2d(cout)]
-            return layers + [torch.nn.ReLU6()] if act else layers
-
-        self.body = torch.nn.Sequential(*conv_bn(c, h, 1), *conv_bn(h, h, 3, groups=h), *conv_bn(h, c, 1, act=False))
-        for m in self.body:
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.data.uniform_(0.5, 1.5)
-                m.bias.data.uniform_(-0.5, 0.5)
-        self.head = torch.nn.Linear(c, 10)
-
-    def forward(self, x):
-        y = self.body(x) + x
-        return self.head(torch.nn.functional.adaptive_avg_pool2d(y, 1).flatten(1))
+    return randomize_batch_norms(BasicBlock()), (torch.randn(2, 8, 8, 8),)
 
 
 def mobilenet_block():
-    return InvertedResidual(), (torch.randn(2, 8, 12, 12),)
+    return randomize_batch_norms(InvertedResidual()), (torch.randn(2, 8, 12, 12),)
 
 
 MODELS = [gpt2, bert, llama, qwen2, vit, multihead_attention, transformer_encoder_layer, resnet_basic_block,
