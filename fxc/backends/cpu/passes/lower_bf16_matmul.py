@@ -101,8 +101,9 @@ def _applies(op: ir.Operation) -> bool:
     return "indexing_maps" not in op.attributes or str(op.attributes["indexing_maps"]) == maps
 
 
-#: Ops that only make a view of their first operand, and ops that touch no memory.
-_VIEWS = ("memref.collapse_shape", "memref.expand_shape", "memref.subview", "memref.cast")
+#: Ops that only make a view of their first operand (the reshapes first), and ops that touch no memory.
+_RESHAPES = ("memref.collapse_shape", "memref.expand_shape")
+_VIEWS = _RESHAPES + ("memref.subview", "memref.cast")
 _NO_WRITE = _VIEWS + ("memref.alloc", "memref.alloca", "memref.get_global", "memref.dim")
 
 
@@ -128,7 +129,7 @@ def _may_alias(a: ir.Value, b: ir.Value) -> bool:
 def _written(op: ir.Operation):
     """The memrefs ``op`` writes (or frees), or None where that is not known."""
     name = op.name
-    if name in _NO_WRITE or name.startswith("arith."):
+    if name in _NO_WRITE or name.startswith(("arith.", "math.")):
         return ()
     if name in ("memref.copy", "memref.dealloc"):
         return (op.operands[len(op.operands) - 1],)
@@ -178,7 +179,7 @@ def _transpose_of_b(op: ir.Operation):
 
 def _erase_dead_writers(buffers) -> None:
     """Erases the transposes and generics into ``buffers`` that nothing reads
-    any more, then those into the buffers they read, and so on."""
+    any more, and the buffers, then those into the buffers they read, and so on."""
     buffers = list(buffers)
     while buffers:
         buf = buffers.pop()
@@ -195,6 +196,11 @@ def _erase_dead_writers(buffers) -> None:
         for u in writers:
             buffers += [v for v in u.operands if v != buf and isinstance(v.type, ir.MemRefType)]
             u.erase()
+        alloc = buf.owner
+        for u in [u.owner for u in buf.uses]:  # only deallocs are left
+            u.erase()
+        buffers = [v for v in buffers if v != buf]
+        alloc.erase()
 
 
 def _only_writes(op, buf) -> bool:
@@ -239,7 +245,7 @@ def _rounded_operand(op: ir.Operation, x: ir.Value):
     exactly-bf16 generic: ``(generic, kind, view)``; None otherwise.  Nothing
     between the generic and ``op`` may write its output, nor (for "extf",
     whose bf16 input ``op`` will read) its input."""
-    view = x.owner if isinstance(x.owner, ir.OpView) and x.owner.operation.name in _VIEWS[:2] else None
+    view = x.owner if isinstance(x.owner, ir.OpView) and x.owner.operation.name in _RESHAPES else None
     buf = view.operation.operands[0] if view is not None else x
     gen, between = _last_writer(op, buf)
     kind = None if gen is None else _exact_bf16(gen)
@@ -259,16 +265,28 @@ def _f32_matmul_plans(module_op):
     (:func:`_rounded_operand`), each with its operands' plans."""
     f32 = ir.F32Type.get()
     plans = []
-    for name in _FORMS:
-        for op in ops_named(module_op, name):
-            operands = list(op.operands)
-            if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType)
-                                             and ir.MemRefType(v.type).element_type == f32 for v in operands):
-                continue
-            a, b = (_rounded_operand(op, v) for v in operands[:2])
-            if a is not None and b is not None:
-                plans.append((op, (a, b)))
+    for op in _matmuls_in_order(module_op):
+        operands = list(op.operands)
+        if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType)
+                                         and ir.MemRefType(v.type).element_type == f32 for v in operands):
+            continue
+        a, b = (_rounded_operand(op, v) for v in operands[:2])
+        if a is not None and b is not None:
+            plans.append((op, (a, b)))
     return plans
+
+
+def _matmuls_in_order(module_op) -> list:
+    """The matmuls and batch matmuls, in program order (a bf16 copy is freed after its last reader)."""
+    found = []
+
+    def visit(o):
+        if o.name in _FORMS:
+            found.append(o)
+        return ir.WalkResult.ADVANCE
+
+    module_op.walk(visit)
+    return found
 
 
 def _attributes(op: ir.Operation) -> dict:
