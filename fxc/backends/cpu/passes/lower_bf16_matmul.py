@@ -42,18 +42,18 @@ writes its output (nor, for ``extf``, its bf16 input), the matmul reads
 bf16 instead: the ``extf`` generic's input (so the transposed-B look-through
 above still applies), or for ``truncf`` a new bf16 buffer that a clone of
 the generic, yielding the ``truncf``'d value, writes beside it (freed after
-the last matmul reading it).  The f32 generics, and transposes, whose
-output nothing reads any more go.  This changes no value beyond summation
+the last matmul reading it).  The f32 generics and transposes whose
+output nothing reads any more go, with their buffers.  This changes no value beyond summation
 order: a bf16 x bf16 product is exact in f32 (8-bit significands, 16-bit
 product), so ``extf(a) * extf(b)`` in f32 is the same number
 ``vdpbf16ps`` forms, and it accumulates in f32 as the f32 matmul does,
 only in another order (and with denormals flushed, as for any bf16 matmul
-here).  Distinct allocations, function arguments (fxc
-gives each its own buffer) and globals are taken as distinct buffers; an op
-of unknown effect in between leaves the matmul alone.
+here).  Distinct allocations, function arguments (fxc gives each its own
+buffer) and globals are taken as distinct buffers; an op of unknown effect
+in between leaves the matmul alone.
 
-Any other matmul (f32, transposed maps, ...) is left alone: the vectorizer
-takes it.  The CPU backend runs this pass where the host has the kernel's
+Any other matmul (f32 of other values, transposed maps, ...) is left
+alone: the vectorizer takes it.  The CPU backend runs this pass where the host has the kernel's
 features (its option ``bf16_microkernel``); lit tests pin it.
 """
 
