@@ -154,6 +154,7 @@ func.func @main(%a: memref<7x5xbf16>, %w: memref<19x5xbf16>, %c: memref<7x19xf32
 // CHECK-LABEL: func.func @main(
 // CHECK-COUNT-5: linalg.matmul
 // CHECK-NOT: call
+// CHECK: return
 func.func @main(%f: memref<4x4xf32>, %a: memref<4x4xbf16>, %s: memref<4x4xbf16, strided<[1, 4]>>,
                 %c: memref<4x4xf32>, %cb: memref<4x4xbf16>) {
   linalg.matmul ins(%f, %f : memref<4x4xf32>, memref<4x4xf32>) outs(%c : memref<4x4xf32>)
@@ -162,5 +163,209 @@ func.func @main(%f: memref<4x4xf32>, %a: memref<4x4xbf16>, %s: memref<4x4xbf16, 
   linalg.matmul ins(%a, %s : memref<4x4xbf16>, memref<4x4xbf16, strided<[1, 4]>>) outs(%c : memref<4x4xf32>)
   linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
       ins(%a, %a : memref<4x4xbf16>, memref<4x4xbf16>) outs(%c : memref<4x4xf32>)
+  return
+}
+
+// -----
+
+// Autocast's linear as eager's fast path bufferizes it: an f32 matmul whose
+// A (through a collapse_shape) is an activation rounded to bf16 (truncf
+// then extf) and whose B is a widened (extf) bf16 transpose of the weight.
+// The kernel reads bf16: a clone of A's generic yields the truncf'd values
+// into a new bf16 buffer (freed after the matmul), B comes from the
+// weight through the transpose, and the f32 generics and the transpose,
+// which nothing reads any more, go with their buffers.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[^:]*]]: memref<2x3x5xf32>, %[[W:[^:]*]]: memref<19x5xbf16>, %[[C:[^:]*]]: memref<6x19xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: memref.alloc() : memref<{{5x19xbf16|2x3x5xf32}}>
+// CHECK: %[[XB:.*]] = memref.alloc() : memref<2x3x5xbf16>
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<2x3x5xf32>) outs(%[[XB]] : memref<2x3x5xbf16>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: bf16):
+// CHECK-NEXT: %[[R:.*]] = arith.truncf %[[IN]] : f32 to bf16
+// CHECK-NEXT: linalg.yield %[[R]] : bf16
+// CHECK-NOT: linalg.generic
+// CHECK: %[[AV:.*]] = memref.collapse_shape %[[XB]] {{\[}}[0, 1], [2]] : memref<2x3x5xbf16> into memref<6x5xbf16>
+// CHECK: %[[F:.*]] = arith.constant false
+// CHECK: %[[CA:.*]] = memref.cast %[[AV]]
+// CHECK: %[[CW:.*]] = memref.cast %[[W]]
+// CHECK: call @fxc_bf16mm_bt(%[[CA]], %[[CW]], %{{.*}}, %[[F]])
+// CHECK-NEXT: memref.dealloc %[[XB]] : memref<2x3x5xbf16>
+// CHECK-NEXT: return
+func.func @main(%x: memref<2x3x5xf32>, %w: memref<19x5xbf16>, %c: memref<6x19xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<5x19xbf16>
+  linalg.transpose ins(%w : memref<19x5xbf16>) outs(%t : memref<5x19xbf16>) permutation = [1, 0]
+  %xr = memref.alloc() : memref<2x3x5xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x5xf32>) outs(%xr : memref<2x3x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  %a = memref.collapse_shape %xr [[0, 1], [2]] : memref<2x3x5xf32> into memref<6x5xf32>
+  %b = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<5x19xbf16>) outs(%b : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%c : memref<6x19xf32>)
+  linalg.matmul ins(%a, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  memref.dealloc %t : memref<5x19xbf16>
+  memref.dealloc %xr : memref<2x3x5xf32>
+  memref.dealloc %b : memref<5x19xf32>
+  return
+}
+
+// -----
+
+// The same with A's rounded f32 values read again after the matmul: its
+// f32 generic stays, beside the bf16 one.  B is a bf16 argument widened.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[^:]*]]: memref<6x5xf32>, %[[B:[^:]*]]: memref<5x19xbf16>
+// CHECK: %[[XR:.*]] = memref.alloc() : memref<6x5xf32>
+// CHECK: %[[XB:.*]] = memref.alloc() : memref<6x5xbf16>
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<6x5xf32>) outs(%[[XR]] : memref<6x5xf32>)
+// CHECK: arith.extf
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<6x5xf32>) outs(%[[XB]] : memref<6x5xbf16>)
+// CHECK-NOT: linalg.generic
+// CHECK: %[[CA:.*]] = memref.cast %[[XB]]
+// CHECK: %[[CB:.*]] = memref.cast %[[B]]
+// CHECK: call @fxc_bf16mm(%[[CA]], %[[CB]], %{{.*}}, %{{.*}})
+// CHECK-NEXT: memref.dealloc %[[XB]]
+// CHECK: memref.copy %[[XR]], %{{.*}}
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @main(%x: memref<6x5xf32>, %bh: memref<5x19xbf16>, %c: memref<6x19xf32>, %keep: memref<6x5xf32>) {
+  %xr = memref.alloc() : memref<6x5xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<6x5xf32>) outs(%xr : memref<6x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  %b = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : memref<5x19xbf16>) outs(%b : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  linalg.matmul ins(%xr, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  memref.copy %xr, %keep : memref<6x5xf32> to memref<6x5xf32>
+  return
+}
+
+// -----
+
+// One rounded activation read by a batch matmul and then a matmul: one
+// bf16 copy, freed after the last of them.
+
+// CHECK-LABEL: func.func @main(
+// CHECK: %[[XB:.*]] = memref.alloc() : memref<2x3x5xbf16>
+// CHECK-NOT: memref.dealloc %[[XB]]
+// CHECK: call @fxc_bf16mm_batch(
+// CHECK-NOT: memref.dealloc %[[XB]]
+// CHECK: call @fxc_bf16mm(
+// CHECK-NEXT: memref.dealloc %[[XB]]
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#id2b = affine_map<(d0, d1) -> (d0, d1)>
+func.func @main(%x: memref<2x3x5xf32>, %b3h: memref<2x5x4xbf16>, %bh: memref<5x19xbf16>,
+                %c3: memref<2x3x4xf32>, %c: memref<6x19xf32>) {
+  %xr = memref.alloc() : memref<2x3x5xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x5xf32>) outs(%xr : memref<2x3x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  %b3 = memref.alloc() : memref<2x5x4xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%b3h : memref<2x5x4xbf16>) outs(%b3 : memref<2x5x4xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  linalg.batch_matmul ins(%xr, %b3 : memref<2x3x5xf32>, memref<2x5x4xf32>) outs(%c3 : memref<2x3x4xf32>)
+  %b = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id2b, #id2b], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : memref<5x19xbf16>) outs(%b : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  %a = memref.collapse_shape %xr [[0, 1], [2]] : memref<2x3x5xf32> into memref<6x5xf32>
+  linalg.matmul ins(%a, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  return
+}
+
+// -----
+
+// f32 matmuls left alone: an operand widened from f16, one whose generic
+// does more than round (a negf), one of plain f32 values (both operands
+// must hold bf16), one whose rounded buffer is overwritten before the
+// matmul, and one whose widened bf16 source is.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-NOT: fxc_bf16mm
+// CHECK-COUNT-5: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<6x5xf32>, memref<5x19xf32>)
+// CHECK-NOT: call
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @main(%x: memref<6x5xf32>, %bh: memref<5x19xbf16>, %h: memref<5x19xf16>, %c: memref<6x19xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zb = arith.constant 0.0 : bf16
+  %xr = memref.alloc() : memref<6x5xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<6x5xf32>) outs(%xr : memref<6x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  %b = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : memref<5x19xbf16>) outs(%b : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  %bf16 = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h : memref<5x19xf16>) outs(%bf16 : memref<5x19xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %0 = arith.extf %in : f16 to f32
+    linalg.yield %0 : f32
+  }
+  linalg.matmul ins(%xr, %bf16 : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  %bneg = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : memref<5x19xbf16>) outs(%bneg : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    %1 = arith.negf %0 : f32
+    linalg.yield %1 : f32
+  }
+  linalg.matmul ins(%xr, %bneg : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  linalg.matmul ins(%x, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  linalg.fill ins(%one : f32) outs(%xr : memref<6x5xf32>)
+  linalg.matmul ins(%xr, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  %x2 = memref.alloc() : memref<6x5xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<6x5xf32>) outs(%x2 : memref<6x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  linalg.fill ins(%zb : bf16) outs(%bh : memref<5x19xbf16>)
+  linalg.matmul ins(%x2, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
   return
 }

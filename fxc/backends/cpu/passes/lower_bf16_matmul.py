@@ -30,8 +30,30 @@ The drivers, as fxc-lower-int8-matmul's:
 ``acc`` is false where a ``linalg.fill`` of zero into C comes just before
 the matmul: the kernel overwrites C and the fill is dropped.
 
-Any other matmul (f32, transposed maps, ...) is left alone: the vectorizer
-takes it.  The CPU backend runs this pass where the host has the kernel's
+Under autocast, eager's fast path for ``nn.TransformerEncoderLayer``
+bufferizes its linears to *f32* matmuls of buffers that hold bf16 values:
+A written by an elementwise generic ``extf(truncf(x))`` (the activation
+rounded to bf16), B by ``extf`` of a bf16 buffer (the transposed bf16
+weight).  Where both operands of an f32 x f32 -> f32 matmul are such a
+buffer (or one ``collapse_shape``/``expand_shape`` of it), fully written by
+a generic with identity maps whose body is only that ``extf`` or that
+``truncf`` then ``extf``, and nothing between the generic and the matmul
+writes its output (nor, for ``extf``, its bf16 input), the matmul reads
+bf16 instead: the ``extf`` generic's input (so the transposed-B look-through
+above still applies), or for ``truncf`` a new bf16 buffer that a clone of
+the generic, yielding the ``truncf``'d value, writes beside it (freed after
+the last matmul reading it).  The f32 generics and transposes whose
+output nothing reads any more go, with their buffers.  This changes no value beyond summation
+order: a bf16 x bf16 product is exact in f32 (8-bit significands, 16-bit
+product), so ``extf(a) * extf(b)`` in f32 is the same number
+``vdpbf16ps`` forms, and it accumulates in f32 as the f32 matmul does,
+only in another order (and with denormals flushed, as for any bf16 matmul
+here).  Distinct allocations, function arguments (fxc gives each its own
+buffer) and globals are taken as distinct buffers; an op of unknown effect
+in between leaves the matmul alone.
+
+Any other matmul (f32 of other values, transposed maps, ...) is left
+alone: the vectorizer takes it.  The CPU backend runs this pass where the host has the kernel's
 features (its option ``bf16_microkernel``); lit tests pin it.
 """
 
@@ -79,50 +101,246 @@ def _applies(op: ir.Operation) -> bool:
     return "indexing_maps" not in op.attributes or str(op.attributes["indexing_maps"]) == maps
 
 
-#: Ops that may come between a transpose and the matmul that reads it, when
-#: what they write (their last operand) is a fresh buffer or the matmul's output.
-_WRITE_FRESH = ("memref.alloc", "linalg.fill", "memref.copy")
+#: Ops that only make a view of their first operand (the reshapes first), and ops that touch no memory.
+_RESHAPES = ("memref.collapse_shape", "memref.expand_shape")
+_VIEWS = _RESHAPES + ("memref.subview", "memref.cast")
+_NO_WRITE = _VIEWS + ("memref.alloc", "memref.alloca", "memref.get_global", "memref.dim")
 
 
-def _writes_only_fresh(op: ir.Operation, c: ir.Value, keep) -> bool:
-    if op.name == "memref.alloc":
-        return True
-    if op.name not in _WRITE_FRESH:
-        return False
-    out = op.operands[len(op.operands) - 1]
-    fresh = isinstance(out.owner, ir.OpView) and out.owner.operation.name == "memref.alloc"
-    return (fresh or out == c) and all(out != v for v in keep)
+def _root(value: ir.Value):
+    """What tells ``value``'s buffer apart: its allocation, the function
+    argument, or the global's name; None where unknown (a call's result)."""
+    while isinstance(value.owner, ir.OpView) and value.owner.operation.name in _VIEWS:
+        value = value.owner.operation.operands[0]
+    owner = value.owner
+    if not isinstance(owner, ir.OpView):
+        return value  # a block argument: fxc gives each program argument its own buffer
+    name = owner.operation.name
+    if name == "memref.get_global":
+        return ir.FlatSymbolRefAttr(owner.attributes["name"]).value
+    return value if name in ("memref.alloc", "memref.alloca") else None
+
+
+def _may_alias(a: ir.Value, b: ir.Value) -> bool:
+    ra, rb = _root(a), _root(b)
+    return ra is None or rb is None or ra == rb
+
+
+def _written(op: ir.Operation):
+    """The memrefs ``op`` writes (or frees), or None where that is not known."""
+    name = op.name
+    if name in _NO_WRITE or name.startswith(("arith.", "math.")):
+        return ()
+    if name in ("memref.copy", "memref.dealloc"):
+        return (op.operands[len(op.operands) - 1],)
+    if name in ("linalg.transpose", "linalg.broadcast"):
+        return (op.operands[len(op.operands) - 1],)
+    if name.startswith("linalg.") and "operandSegmentSizes" in op.attributes:
+        n = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1]
+        return tuple(op.operands)[len(op.operands) - n:]
+    return None
+
+
+def _last_writer(op: ir.Operation, value: ir.Value):
+    """The last op before ``op`` in its block that writes ``value``'s buffer
+    (None where an op of unknown effect comes first), and the ops between."""
+    ops = [o.operation for o in op.block.operations]
+    between = []
+    for prev in reversed(ops[:ops.index(op)]):
+        written = _written(prev)
+        if written is None:
+            return None, between
+        if any(_may_alias(w, value) for w in written):
+            return prev, between
+        between.append(prev)
+    return None, between
+
+
+def _untouched(between, values) -> bool:
+    """Whether no op of ``between`` (all of known effect) writes any of ``values``."""
+    return all(not _may_alias(w, v) for o in between for w in _written(o) for v in values)
 
 
 def _transpose_of_b(op: ir.Operation):
     """The ``linalg.transpose`` ([1, 0], 2-d rows of unit stride) that last
-    wrote the matmul's B, or None; only allocations, and fills and copies
-    into fresh buffers or the matmul's output (neither B nor the
-    transpose's input), may come between."""
-    b, c = op.operands[1], op.operands[2]
-    ops = [o.operation for o in op.operation.block.operations]
-    between = []
-    for prev in reversed(ops[:ops.index(op.operation)]):
-        if prev.name == "linalg.transpose" and prev.operands[1] == b:
-            src = prev.operands[0]
-            t = ir.MemRefType(src.type)
-            ok = (str(prev.attributes["permutation"]) == "array<i64: 1, 0>" and t.rank == 2
-                  and t.get_strides_and_offset()[0][-1] == 1)
-            return prev if ok and all(_writes_only_fresh(o, c, (b, src)) for o in between) else None
-        if not _writes_only_fresh(prev, c, (b,)):
-            return None
-        between.append(prev)
-    return None
+    wrote the matmul's B, or None; nothing in between may write B or the
+    transpose's input (distinct allocations, arguments and globals are
+    distinct buffers)."""
+    b = op.operands[1]
+    prev, between = _last_writer(op.operation, b)
+    if prev is None or prev.name != "linalg.transpose" or prev.operands[1] != b:
+        return None
+    src = prev.operands[0]
+    t = ir.MemRefType(src.type)
+    ok = (str(prev.attributes["permutation"]) == "array<i64: 1, 0>" and t.rank == 2
+          and t.get_strides_and_offset()[0][-1] == 1)
+    return prev if ok and _untouched(between, (b, src)) else None
 
 
-def _erase_dead_transposes(buffers) -> None:
-    """Erases the transposes into ``buffers`` that nothing reads any more."""
-    for buf in buffers:
+def _erase_dead_writers(buffers) -> None:
+    """Erases the transposes and generics into ``buffers`` that nothing reads
+    any more, and the buffers, then those into the buffers they read, and so on."""
+    buffers = list(buffers)
+    while buffers:
+        buf = buffers.pop()
+        if not isinstance(buf.owner, ir.OpView) or buf.owner.operation.name != "memref.alloc":
+            continue  # an argument or a global is read outside
         users = [u.owner for u in buf.uses]
-        if all(u.name in ("linalg.transpose", "memref.dealloc") for u in users):
-            for u in users:
-                if u.name == "linalg.transpose":
-                    u.erase()
+        for u in users:
+            if u.name in _VIEWS and u.operation.operands[0] == buf and not list(u.results[0].uses):
+                u.erase()
+        users = [u.owner for u in buf.uses]
+        writers = [u for u in users if u.name != "memref.dealloc"]
+        if not all(_only_writes(u, buf) for u in writers):
+            continue
+        for u in writers:
+            buffers += [v for v in u.operands if v != buf and isinstance(v.type, ir.MemRefType)]
+            u.erase()
+        alloc = buf.owner
+        for u in [u.owner for u in buf.uses]:  # only deallocs are left
+            u.erase()
+        buffers = [v for v in buffers if v != buf]
+        alloc.erase()
+
+
+def _only_writes(op, buf) -> bool:
+    """Whether ``op`` writes ``buf`` (whole) and nothing else, and reads no element of it."""
+    if op.name == "linalg.transpose":
+        return op.operands[1] == buf
+    if op.name != "linalg.generic" or _written(op) != (buf,) or list(op.operands).count(buf) != 1:
+        return False
+    return not list(op.regions[0].blocks[0].arguments[len(op.operands) - 1].uses)
+
+
+def _exact_bf16(op: ir.Operation):
+    """"extf" where ``op`` is an elementwise ``linalg.generic`` (identity maps)
+    whose body is only ``arith.extf`` of a bf16 input to f32, "truncf" where
+    it is ``arith.truncf`` of an f32 input to bf16 then that ``extf``; else None."""
+    if op.name != "linalg.generic" or len(op.operands) != 2:
+        return None
+    rank = ir.MemRefType(op.operands[1].type).rank
+    identity = ir.AffineMap.get_identity(rank)
+    if any(ir.AffineMapAttr(m).value != identity for m in ir.ArrayAttr(op.attributes["indexing_maps"])):
+        return None
+    block = op.regions[0].blocks[0]
+    body = [o.operation for o in block.operations]
+    bf16, f32 = ir.BF16Type.get(), ir.F32Type.get()
+    chain = [o.name for o in body]
+    if chain == ["arith.extf", "linalg.yield"]:
+        ext, kind, src = body[0], "extf", block.arguments[0]
+    elif chain == ["arith.truncf", "arith.extf", "linalg.yield"]:
+        trunc, ext, kind, src = body[0], body[1], "truncf", block.arguments[0]
+        if trunc.operands[0] != src or trunc.results[0].type != bf16 or ext.operands[0] != trunc.results[0]:
+            return None
+    else:
+        return None
+    if ext.operands[0].type != bf16 or ext.results[0].type != f32 or body[-1].operands[0] != ext.results[0]:
+        return None
+    return kind if kind == "truncf" or ext.operands[0] == src else None
+
+
+def _rounded_operand(op: ir.Operation, x: ir.Value):
+    """For the matmul ``op``'s f32 operand ``x`` (a buffer, or one
+    collapse_shape/expand_shape of it) last written, whole, by an
+    exactly-bf16 generic: ``(generic, kind, view)``; None otherwise.  Nothing
+    between the generic and ``op`` may write its output, nor (for "extf",
+    whose bf16 input ``op`` will read) its input."""
+    view = x.owner if isinstance(x.owner, ir.OpView) and x.owner.operation.name in _RESHAPES else None
+    buf = view.operation.operands[0] if view is not None else x
+    gen, between = _last_writer(op, buf)
+    kind = None if gen is None else _exact_bf16(gen)
+    if kind is None or gen.operands[1] != buf:
+        return None
+    src = gen.operands[0]
+    ok = _untouched(between, (buf,) if kind == "truncf" else (buf, src))
+    if view is not None and kind == "extf":  # the view is remade on the bf16 input
+        ok = ok and src.type == ir.MemRefType.get(ir.MemRefType(src.type).shape, ir.BF16Type.get())
+    if kind == "truncf":  # the bf16 copy is allocated as the output is
+        ok = ok and isinstance(buf.owner, ir.OpView) and buf.owner.operation.name == "memref.alloc"
+    return (gen, kind, view) if ok else None
+
+
+def _f32_matmul_plans(module_op):
+    """The f32 x f32 -> f32 matmuls whose operands both hold bf16 values
+    (:func:`_rounded_operand`), each with its operands' plans."""
+    f32 = ir.F32Type.get()
+    plans = []
+    for op in _matmuls_in_order(module_op):
+        operands = list(op.operands)
+        if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType)
+                                         and ir.MemRefType(v.type).element_type == f32 for v in operands):
+            continue
+        a, b = (_rounded_operand(op, v) for v in operands[:2])
+        if a is not None and b is not None:
+            plans.append((op, (a, b)))
+    return plans
+
+
+def _matmuls_in_order(module_op) -> list:
+    """The matmuls and batch matmuls, in program order (a bf16 copy is freed after its last reader)."""
+    found = []
+
+    def visit(o):
+        if o.name in _FORMS:
+            found.append(o)
+        return ir.WalkResult.ADVANCE
+
+    module_op.walk(visit)
+    return found
+
+
+def _attributes(op: ir.Operation) -> dict:
+    return {name: op.attributes[name] for name in op.attributes}
+
+
+def _bf16_copy(gen: ir.Operation) -> ir.Value:
+    """A new bf16 buffer, written just after the truncf-extf generic ``gen``
+    by a clone of it that yields the truncf'd value."""
+    alloc = gen.operands[1].owner.operation
+    t = ir.MemRefType(alloc.results[0].type)
+    with gen.location, ir.InsertionPoint(gen):
+        ty = ir.MemRefType.get(t.shape, ir.BF16Type.get())
+        out = ir.Operation.create("memref.alloc", results=[ty], operands=list(alloc.operands),
+                                  attributes=_attributes(alloc)).results[0]
+    clone = gen.clone(ir.InsertionPoint(gen))
+    gen.move_before(clone)
+    clone.operands[1] = out
+    block = clone.regions[0].blocks[0]
+    trunc, ext, yield_ = (o.operation for o in block.operations)
+    yield_.operands[0] = trunc.results[0]
+    ext.erase()
+    block.arguments[1].set_type(ir.BF16Type.get())
+    return out
+
+
+def _read_bf16(plans) -> list:
+    """Points each planned matmul at the bf16 values its f32 operands hold:
+    an "extf" generic's bf16 input, or a bf16 copy made beside a "truncf"
+    one (freed after the last matmul that reads it).  Returns the f32
+    buffers whose writers may now be dead."""
+    copies, last_reader, f32_buffers = {}, {}, []
+    for op, operands in plans:
+        anchor = _zero_fill_before(op) or op
+        for i, (gen, kind, view) in enumerate(operands):
+            if kind == "extf":
+                src = gen.operands[0]
+            else:
+                if gen not in copies:
+                    copies[gen] = _bf16_copy(gen)
+                src = copies[gen]
+                last_reader[gen] = op
+            if view is not None:
+                v = view.operation
+                ty = ir.MemRefType.get(ir.MemRefType(v.results[0].type).shape, ir.BF16Type.get())
+                with v.location, ir.InsertionPoint(anchor):
+                    src = ir.Operation.create(v.name, results=[ty], operands=[src] + list(v.operands)[1:],
+                                              attributes=_attributes(v)).results[0]
+            op.operands[i] = src
+            f32_buffers.append(gen.operands[1])
+    for gen, op in last_reader.items():
+        with op.location, ir.InsertionPoint(op):
+            memref.dealloc(copies[gen]).move_after(op)
+    return f32_buffers
 
 
 @register
@@ -136,6 +354,7 @@ class LowerBf16Matmul(ModulePass):
         self.kernel = KERNELS[kernel]
 
     def run(self, module_op):
+        _erase_dead_writers(_read_bf16(_f32_matmul_plans(module_op)))
         work = [op for name in _FORMS for op in ops_named(module_op, name) if _applies(op)]
         if not work:
             return
@@ -143,15 +362,15 @@ class LowerBf16Matmul(ModulePass):
         for f in parse_module(self.kernel.kernel_module(), module_op.context).body.operations:
             f.operation.clone(ir.InsertionPoint.at_block_begin(body))
         packed, transposed = {}, []
-        for op in work:
-            self._rewrite(op, module_op, packed, transposed)
-        _erase_dead_transposes(transposed)
+        plans = [(op, None if op.operation.name == "linalg.batch_matmul" else _transpose_of_b(op)) for op in work]
+        for op, transpose in plans:
+            self._rewrite(op, transpose, module_op, packed, transposed)
+        _erase_dead_writers(transposed)
 
-    def _rewrite(self, op, module_op, packed, transposed):
+    def _rewrite(self, op, transpose, module_op, packed, transposed):
         kernel, names = self.kernel, self.kernel.func_names()
         batched = op.operation.name == "linalg.batch_matmul"
         a, b, c = op.operands
-        transpose = None if batched else _transpose_of_b(op)
         if transpose is not None:
             # B^T's rows hold B's K pairs adjacent: pack from it, and the
             # transpose goes once nothing else reads its output.
