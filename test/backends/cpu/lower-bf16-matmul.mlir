@@ -309,6 +309,59 @@ func.func @main(%x: memref<2x3x5xf32>, %b3h: memref<2x5x4xbf16>, %bh: memref<5x1
 
 // -----
 
+// A written by a fused epilogue (bias, ReLU, rounded to bf16, widened: a
+// feed-forward layer's activation) holds bf16 values too: the clone of its
+// generic keeps the epilogue and yields the bf16 value.  An epilogue that
+// reads the buffer it writes (in place) is left alone.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[^:]*]]: memref<6x5xf32>, %[[BIAS:[^:]*]]: memref<5xf32>, %[[B:[^:]*]]: memref<5x19xbf16>
+// CHECK: %[[XB:.*]] = memref.alloc() : memref<6x5xbf16>
+// CHECK: linalg.generic {{.*}} ins(%[[X]], %[[BIAS]] : memref<6x5xf32>, memref<5xf32>) outs(%[[XB]] : memref<6x5xbf16>)
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK: %[[R:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK-NEXT: linalg.yield %[[R]] : bf16
+// CHECK: call @fxc_bf16mm(
+// CHECK-NEXT: memref.dealloc %[[XB]]
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : memref<6x5xf32>, memref<5x19xf32>)
+#id3 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+func.func @main(%x: memref<6x5xf32>, %bias: memref<5xf32>, %bh: memref<5x19xbf16>, %c: memref<6x19xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %xr = memref.alloc() : memref<6x5xf32>
+  linalg.generic {indexing_maps = [#id3, #row, #id3], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %bias : memref<6x5xf32>, memref<5xf32>) outs(%xr : memref<6x5xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %0 = arith.addf %in, %b : f32
+    %1 = arith.maximumf %0, %zero : f32
+    %2 = arith.truncf %1 : f32 to bf16
+    %3 = arith.extf %2 : bf16 to f32
+    linalg.yield %3 : f32
+  }
+  %b = memref.alloc() : memref<5x19xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel"]}
+      ins(%bh : memref<5x19xbf16>) outs(%b : memref<5x19xf32>) {
+  ^bb0(%in: bf16, %out: f32):
+    %0 = arith.extf %in : bf16 to f32
+    linalg.yield %0 : f32
+  }
+  linalg.matmul ins(%xr, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  %y = memref.alloc() : memref<6x5xf32>
+  linalg.copy ins(%x : memref<6x5xf32>) outs(%y : memref<6x5xf32>)
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<6x5xf32>) outs(%y : memref<6x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.truncf %in : f32 to bf16
+    %1 = arith.extf %0 : bf16 to f32
+    linalg.yield %1 : f32
+  }
+  linalg.matmul ins(%y, %b : memref<6x5xf32>, memref<5x19xf32>) outs(%c : memref<6x19xf32>)
+  return
+}
+
+// -----
+
 // f32 matmuls left alone: an operand widened from f16, one whose generic
 // does more than round (a negf), one of plain f32 values (both operands
 // must hold bf16), one whose rounded buffer is overwritten before the

@@ -214,29 +214,29 @@ def _only_writes(op, buf) -> bool:
 
 def _exact_bf16(op: ir.Operation):
     """"extf" where ``op`` is an elementwise ``linalg.generic`` (identity maps)
-    whose body is only ``arith.extf`` of a bf16 input to f32, "truncf" where
-    it is ``arith.truncf`` of an f32 input to bf16 then that ``extf``; else None."""
-    if op.name != "linalg.generic" or len(op.operands) != 2:
+    whose body is only ``arith.extf`` of a bf16 input to f32; "truncf" where
+    its one output (identity map; inputs may broadcast) is the ``extf`` of any bf16 value its body computes from
+    inputs it does not write (``truncf(x)``: an activation rounded to bf16;
+    ``truncf(relu(x + bias))``: a fused epilogue), the ``extf`` read by the
+    yield alone; else None."""
+    if op.name != "linalg.generic" or _written(op) != (op.operands[len(op.operands) - 1],):
         return None
-    rank = ir.MemRefType(op.operands[1].type).rank
-    identity = ir.AffineMap.get_identity(rank)
-    if any(ir.AffineMapAttr(m).value != identity for m in ir.ArrayAttr(op.attributes["indexing_maps"])):
+    out = op.operands[len(op.operands) - 1]
+    identity = ir.AffineMap.get_identity(ir.MemRefType(out.type).rank)
+    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    if maps[-1] != identity:  # every element written (inputs may broadcast)
         return None
     block = op.regions[0].blocks[0]
     body = [o.operation for o in block.operations]
-    bf16, f32 = ir.BF16Type.get(), ir.F32Type.get()
-    chain = [o.name for o in body]
-    if chain == ["arith.extf", "linalg.yield"]:
-        ext, kind, src = body[0], "extf", block.arguments[0]
-    elif chain == ["arith.truncf", "arith.extf", "linalg.yield"]:
-        trunc, ext, kind, src = body[0], body[1], "truncf", block.arguments[0]
-        if trunc.operands[0] != src or trunc.results[0].type != bf16 or ext.operands[0] != trunc.results[0]:
-            return None
-    else:
+    ext, yield_ = (body[-2], body[-1]) if len(body) >= 2 else (None, None)
+    if ext is None or ext.name != "arith.extf" or yield_.operands[0] != ext.results[0] \
+            or ext.operands[0].type != ir.BF16Type.get() or ext.results[0].type != ir.F32Type.get() \
+            or len(list(ext.results[0].uses)) != 1 or list(block.arguments[len(op.operands) - 1].uses):
         return None
-    if ext.operands[0].type != bf16 or ext.results[0].type != f32 or body[-1].operands[0] != ext.results[0]:
-        return None
-    return kind if kind == "truncf" or ext.operands[0] == src else None
+    if len(body) == 2 and len(op.operands) == 2 and ext.operands[0] == block.arguments[0]:
+        return "extf" if maps[0] == identity else None
+    inputs = list(op.operands)[:-1]
+    return "truncf" if not any(_may_alias(x, out) for x in inputs if isinstance(x.type, ir.MemRefType)) else None
 
 
 def _rounded_operand(op: ir.Operation, x: ir.Value):
@@ -249,7 +249,7 @@ def _rounded_operand(op: ir.Operation, x: ir.Value):
     buf = view.operation.operands[0] if view is not None else x
     gen, between = _last_writer(op, buf)
     kind = None if gen is None else _exact_bf16(gen)
-    if kind is None or gen.operands[1] != buf:
+    if kind is None or gen.operands[len(gen.operands) - 1] != buf:
         return None
     src = gen.operands[0]
     ok = _untouched(between, (buf,) if kind == "truncf" else (buf, src))
@@ -296,7 +296,7 @@ def _attributes(op: ir.Operation) -> dict:
 def _bf16_copy(gen: ir.Operation) -> ir.Value:
     """A new bf16 buffer, written just after the truncf-extf generic ``gen``
     by a clone of it that yields the truncf'd value."""
-    alloc = gen.operands[1].owner.operation
+    alloc = gen.operands[len(gen.operands) - 1].owner.operation
     t = ir.MemRefType(alloc.results[0].type)
     with gen.location, ir.InsertionPoint(gen):
         ty = ir.MemRefType.get(t.shape, ir.BF16Type.get())
@@ -304,12 +304,12 @@ def _bf16_copy(gen: ir.Operation) -> ir.Value:
                                   attributes=_attributes(alloc)).results[0]
     clone = gen.clone(ir.InsertionPoint(gen))
     gen.move_before(clone)
-    clone.operands[1] = out
+    clone.operands[len(clone.operands) - 1] = out
     block = clone.regions[0].blocks[0]
-    trunc, ext, yield_ = (o.operation for o in block.operations)
-    yield_.operands[0] = trunc.results[0]
+    *_, ext, yield_ = (o.operation for o in block.operations)
+    yield_.operands[0] = ext.operands[0]
     ext.erase()
-    block.arguments[1].set_type(ir.BF16Type.get())
+    block.arguments[len(clone.operands) - 1].set_type(ir.BF16Type.get())
     return out
 
 
@@ -336,7 +336,7 @@ def _read_bf16(plans) -> list:
                     src = ir.Operation.create(v.name, results=[ty], operands=[src] + list(v.operands)[1:],
                                               attributes=_attributes(v)).results[0]
             op.operands[i] = src
-            f32_buffers.append(gen.operands[1])
+            f32_buffers.append(gen.operands[len(gen.operands) - 1])
     for gen, op in last_reader.items():
         with op.location, ir.InsertionPoint(op):
             memref.dealloc(copies[gen]).move_after(op)
