@@ -100,14 +100,19 @@ def measure_us(fns: dict, reps: int, warmup: int = 3) -> dict:
     """``{name: (median, min)}`` wall time (microseconds) of each ``fns[name]()``.
 
     The calls are interleaved (one of each per round) so that load from
-    other processes slows every contender alike.
+    other processes slows every contender alike, and the order rotates from
+    round to round: the call after a long one finds the OpenMP workers
+    asleep (or the caches cold) and pays for waking them, about 100 µs here,
+    which a fixed order would charge to one contender alone.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
+    names = list(fns)
+    for r in range(reps):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
