@@ -26,12 +26,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import os
+import sys
 
 import torch
 
 import fxc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_int8 import measure_us  # noqa: E402  (one timing loop for the benchmarks)
 
 BF16 = torch.bfloat16
 
@@ -60,16 +63,6 @@ def transformer_block():
     return model, (torch.randn(8, 64, 256),)
 
 
-def _time(fn, args, reps):
-    fn(*args)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn(*args)
-        times.append((time.perf_counter() - t) * 1e6)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=30)
@@ -95,7 +88,10 @@ def main() -> None:
         actual = compiled(*args)
         assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
         torch.testing.assert_close(actual.float(), expected.float(), atol=0.1, rtol=0.05)
-        te, ti, tf = _time(eager, args, ns.reps), _time(ind, args, ns.reps), _time(compiled, args, ns.reps)
+        with torch.no_grad():
+            t = measure_us({"eager": lambda: eager(*args), "inductor": lambda: ind(*args),
+                            "fxc": lambda: compiled(*args)}, ns.reps)
+        te, ti, tf = (t[k][0] for k in ("eager", "inductor", "fxc"))
         print(f"{name:<19}{te:>12.0f}{ti:>14.0f}{tf:>10.0f}{tf / te:>11.2f}{tf / ti:>9.2f}")
 
 

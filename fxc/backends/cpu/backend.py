@@ -169,7 +169,8 @@ class CpuBackend(Backend):
                     "func.func(convert-math-to-llvm)",
                     "convert-math-to-libm",
                     "convert-vector-to-llvm{reassociate-fp-reductions=true}",
-                    "finalize-memref-to-llvm",
+                    # memref.alloc/dealloc call fxc's buffer pool (build.BUFFER_POOL_SOURCE).
+                    "finalize-memref-to-llvm{use-generic-functions=true}",
                     "convert-to-llvm",
                     "reconcile-unrealized-casts",
                     "fxc-indirect-host-calls",

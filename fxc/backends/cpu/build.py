@@ -57,6 +57,13 @@ int fxc_guarded_call(void (*fn)(void *), void *args) {
 }
 """
 
+#: memref.alloc/dealloc's functions (finalize-memref-to-llvm's generic
+#: ones): a pool that keeps large buffers between calls, linked into every
+#: shared object.
+BUFFER_POOL_SOURCE = os.path.join(os.path.dirname(__file__), "buffer_pool.c")
+BUFFER_POOL_SYMBOLS = ("_mlir_memref_to_llvm_alloc", "_mlir_memref_to_llvm_aligned_alloc",
+                       "_mlir_memref_to_llvm_free")
+
 # The JIT that compiles the module resolves every symbol; the shared
 # object's fxc_check_failed and __kmpc_* are the shims'.  Never called.
 _UNUSED_CHECK_FAILED = ctypes.CFUNCTYPE(None, ctypes.c_int)(lambda index: None)
@@ -122,11 +129,11 @@ _shims_lock = threading.Lock()
 
 def _shim_objects(cc: str, openmp: bool) -> Tuple[str, ...]:
     """The object files of the C code linked into every shared object (the
-    guard; with ``openmp``, the ``__kmpc`` shim), compiled once per process
+    guard, the buffer pool; with ``openmp``, the ``__kmpc`` shim), compiled once per process
     and C compiler rather than at every link (that took most of its time)."""
     with _shims_lock:
-        guard = _compiled(cc, "guard.c", GUARD_C)
-        return (guard, _compiled(cc, None, openmp_runtime.SHIM_SOURCE)) if openmp else (guard,)
+        shims = (_compiled(cc, "guard.c", GUARD_C), _compiled(cc, None, BUFFER_POOL_SOURCE))
+        return (*shims, _compiled(cc, None, openmp_runtime.SHIM_SOURCE)) if openmp else shims
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,7 +165,7 @@ def shared_object(module: ir.Module, entry: str, *, opt_level: int, openmp: bool
     except RuntimeError as e:
         raise CompileError(f"LLVM could not compile the program: {e}") from None
     unused = ctypes.cast(_UNUSED_CHECK_FAILED, ctypes.c_void_p)
-    for symbol in (CALLEE, *(openmp_runtime.KMPC_SYMBOLS if openmp else ())):
+    for symbol in (CALLEE, *BUFFER_POOL_SYMBOLS, *(openmp_runtime.KMPC_SYMBOLS if openmp else ())):
         engine.raw_register_runtime(symbol, unused)
     with phase("LLVM: code generation (JIT)"):
         found = engine.raw_lookup(f"_mlir_ciface_{entry}")  # compiles the module
