@@ -35,6 +35,7 @@ def _run_llvm_stage(src: str, options, *arrays):
 
     from fxc import _mlir_compat
     from fxc.backends.cpu.backend import CpuBackend
+    from fxc.backends.cpu.build import BUFFER_POOL_SYMBOLS
     from fxc.compiler.driver import run_stage
 
     (llvm,) = [s for s in CpuBackend().stages(options) if s.name == "llvm"]
@@ -43,6 +44,11 @@ def _run_llvm_stage(src: str, options, *arrays):
     run_stage(module, llvm)
     with ctx:
         engine = ExecutionEngine(module, opt_level=2)
+    # memref.alloc/dealloc call the buffer pool's entry points, which a
+    # program.so links in (fxc/backends/cpu/buffer_pool.c); here, libc's.
+    libc = ctypes.CDLL(None)
+    for symbol, fn in zip(BUFFER_POOL_SYMBOLS, (libc.malloc, libc.aligned_alloc, libc.free)):
+        engine.raw_register_runtime(symbol, ctypes.cast(fn, ctypes.c_void_p))
     engine.invoke("main", *[ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(x))) for x in arrays])
 
 
