@@ -117,7 +117,7 @@ def capture(model, args: Sequence = (), kwargs: Optional[dict] = None, *, freeze
             # torch-mlir's own table (see fxc.frontend.decompose).
             ep = autocast_regions.run_decompositions(ep, TABLE)
     if freeze:
-        fold_conv_affine(ep, _frozen_targets(ep))
+        fold_conv_affine(ep, _frozen_values(ep))
     _check_outputs(ep)
     program = _program_of(ep, freeze)
     program.state = model if isinstance(model, torch.nn.Module) else _own_state(ep)
@@ -153,12 +153,16 @@ def _name_inputs(signature: Signature, names: List[str]) -> None:
             signature.inputs[i] = dataclasses.replace(slot, name=names[int(slot.name[5:])])
 
 
-def _frozen_targets(ep: ExportedProgram) -> set:
-    """The parameters and buffers that ``freeze`` makes constants: those
-    the program does not mutate."""
-    sig = ep.graph_signature
-    mutated = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
-    return {s.target for s in sig.input_specs
+def _mutated_state(ep: ExportedProgram) -> set:
+    """The targets of the parameters and buffers the program writes."""
+    return {s.target for s in ep.graph_signature.output_specs if s.kind in _STATE_MUTATIONS}
+
+
+def _frozen_values(ep: ExportedProgram) -> dict:
+    """The tensors of the parameters and buffers that ``freeze`` makes
+    constants (those the program does not mutate), by placeholder name."""
+    mutated = _mutated_state(ep)
+    return {s.arg.name: _state_tensor(ep, s) for s in ep.graph_signature.input_specs
             if s.kind in (InputKind.BUFFER, InputKind.PARAMETER) and s.target not in mutated}
 
 
@@ -233,7 +237,7 @@ def _program_of(ep: ExportedProgram, freeze: bool) -> Program:
     """
     sig = ep.graph_signature
     nodes = {n.name: n for n in ep.graph.nodes}
-    mutated = {s.target for s in sig.output_specs if s.kind in _STATE_MUTATIONS}
+    mutated = _mutated_state(ep)
     user_positions = {}
     inputs: List[Slot] = []
     args: List[tuple] = []

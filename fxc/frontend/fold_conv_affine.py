@@ -97,29 +97,25 @@ def _per_channel(c, channels: int, rank: int, dtype) -> Optional[torch.Tensor]:
     return c.reshape(-1).expand(channels).clone()
 
 
-def _frozen_state(ep: ExportedProgram, frozen: set) -> Dict[str, torch.Tensor]:
-    values = {}
-    for spec in ep.graph_signature.input_specs:
-        if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER) and spec.target in frozen:
-            values[spec.arg.name] = ep.state_dict[spec.target] if spec.target in ep.state_dict \
-                else ep.constants[spec.target]
-        elif spec.kind == InputKind.CONSTANT_TENSOR:
-            values[spec.arg.name] = ep.constants[spec.target]
+def _constant_inputs(ep: ExportedProgram, frozen: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The program's constant inputs by placeholder name: ``frozen`` state and constant tensors."""
+    values = dict(frozen)
+    values.update({s.arg.name: ep.constants[s.target] for s in ep.graph_signature.input_specs
+                   if s.kind == InputKind.CONSTANT_TENSOR})
     return values
 
 
-def fold_conv_affine(ep: ExportedProgram, frozen: set) -> int:
+def fold_conv_affine(ep: ExportedProgram, frozen: Dict[str, torch.Tensor]) -> int:
     """Folds per-channel affine chains into the convolutions before them,
     in place (``ep`` must be fxc's own decomposed program); ``frozen``: the
-    targets of the parameters and buffers that are constants.  Returns how
-    many convolutions it folded into."""
+    tensors of the parameters and buffers that are constants, by placeholder
+    name.  Returns how many convolutions it folded into."""
     graph = ep.graph_module.graph
     ep._constants = dict(ep.constants)  # not shared with the program it was decomposed from
-    consts = _Constants(_frozen_state(ep, frozen))
-    placeholders = {n.name: n for n in graph.nodes if n.op == "placeholder"}
+    consts = _Constants(_constant_inputs(ep, frozen))
     folded = 0
     for conv in [n for n in graph.nodes if n.op == "call_function" and n.target == aten.convolution.default]:
-        fold = _fold_one(conv, consts, placeholders)
+        fold = _fold_one(conv, consts)
         if fold is not None:
             _rewrite(ep, conv, *fold, index=folded)
             folded += 1
@@ -129,8 +125,9 @@ def fold_conv_affine(ep: ExportedProgram, frozen: set) -> int:
     return folded
 
 
-def _fold_one(conv: torch.fx.Node, consts: _Constants, placeholders):
-    """``(last node of the chain, scale, shift)`` for ``conv``, or None."""
+def _fold_one(conv: torch.fx.Node, consts: _Constants):
+    """``(last node of the chain, weight, bias or None, scale, shift)`` for
+    ``conv``, or None."""
     if len(conv.args) != 9:
         return None
     _, w, b, _, _, _, transposed, _, _ = conv.args
@@ -156,27 +153,23 @@ def _fold_one(conv: torch.fx.Node, consts: _Constants, placeholders):
             break
         s, t = step(s, t, c)
         node = last = user
-    return None if last is None else (last, s, t)
+    if last is None:
+        return None
+    return last, weight, (consts.values[b.name] if b is not None else None), s, t
 
 
-def _rewrite(ep: ExportedProgram, conv: torch.fx.Node, last: torch.fx.Node, s, t, *, index: int) -> None:
-    _, w, b, *rest = conv.args
-    weight = _value(ep, w)
-    shape = (-1,) + (1,) * (weight.dim() - 1)
-    new_w = (weight * s.reshape(shape)).contiguous()
-    new_b = (_value(ep, b) * s + t) if b is not None else t
-    conv.args = (conv.args[0], _constant(ep, f"fxc_folded_weight_{index}", new_w, w),
-                     _constant(ep, f"fxc_folded_bias_{index}", new_b.contiguous(), w), *rest)
+def _rewrite(ep: ExportedProgram, conv: torch.fx.Node, last: torch.fx.Node, weight, bias, s, t, *,
+             index: int) -> None:
+    x, w, _, *rest = conv.args
+    new_w = (weight * s.reshape((-1,) + (1,) * (weight.dim() - 1))).contiguous()
+    new_b = (bias * s + t if bias is not None else t).contiguous()
+    conv.args = (x, _constant(ep, f"fxc_folded_weight_{index}", new_w, w),
+                 _constant(ep, f"fxc_folded_bias_{index}", new_b, w), *rest)
     last.replace_all_uses_with(conv)
     specs = ep.graph_signature.output_specs
     for i, spec in enumerate(specs):
         if isinstance(spec.arg, TensorArgument) and spec.arg.name == last.name:
             specs[i] = dataclasses.replace(spec, arg=TensorArgument(conv.name))
-
-
-def _value(ep: ExportedProgram, node: torch.fx.Node) -> torch.Tensor:
-    spec = next(s for s in ep.graph_signature.input_specs if s.arg.name == node.name)
-    return ep.state_dict[spec.target] if spec.target in ep.state_dict else ep.constants[spec.target]
 
 
 def _constant(ep: ExportedProgram, name: str, value: torch.Tensor, like: torch.fx.Node) -> torch.fx.Node:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import fxc
-from fxc.frontend.capture import _frozen_targets
+from fxc.frontend.capture import _frozen_values
 from fxc.frontend.decompose import TABLE
 from fxc.frontend.fold_conv_affine import fold_conv_affine
 from fxc.testing import assert_same
@@ -76,7 +76,7 @@ def test_frozen_matches_eager(name, factory, shape, folds):
 def test_fold_count(name, factory, shape, folds):
     model = randomize_batch_norms(factory())
     ep = torch.export.export(model, (torch.randn(shape),), strict=False).run_decompositions(TABLE)
-    assert fold_conv_affine(ep, _frozen_targets(ep)) == folds
+    assert fold_conv_affine(ep, _frozen_values(ep)) == folds
 
 
 def test_user_program_untouched():

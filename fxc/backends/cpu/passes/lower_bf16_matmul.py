@@ -62,7 +62,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, func, memref
 
-from fxc._mlir_compat import ops_named, parse_module
+from fxc._mlir_compat import nested_ops, ops_named, parse_module
 from fxc.backends.cpu.bf16_microkernel import AVX512BF16, BATCH_TYPES
 from fxc.backends.cpu.passes.lower_int8_matmul import (
     _DEFAULT_MAPS,
@@ -265,7 +265,8 @@ def _f32_matmul_plans(module_op):
     (:func:`_rounded_operand`), each with its operands' plans."""
     f32 = ir.F32Type.get()
     plans = []
-    for op in _matmuls_in_order(module_op):
+    # In program order: a bf16 copy is freed after its last reader.
+    for op in (o for o in nested_ops(module_op) if o.name in _FORMS):
         operands = list(op.operands)
         if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType)
                                          and ir.MemRefType(v.type).element_type == f32 for v in operands):
@@ -274,19 +275,6 @@ def _f32_matmul_plans(module_op):
         if a is not None and b is not None:
             plans.append((op, (a, b)))
     return plans
-
-
-def _matmuls_in_order(module_op) -> list:
-    """The matmuls and batch matmuls, in program order (a bf16 copy is freed after its last reader)."""
-    found = []
-
-    def visit(o):
-        if o.name in _FORMS:
-            found.append(o)
-        return ir.WalkResult.ADVANCE
-
-    module_op.walk(visit)
-    return found
 
 
 def _attributes(op: ir.Operation) -> dict:
