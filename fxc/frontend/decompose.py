@@ -104,15 +104,29 @@ def _sdpa_flash_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *, at
     op returns: ``(output, logsumexp)``.  PyTorch's own decomposition returns
     the attention weights ``[N, H, L, S]`` where the logsumexp ``[N, H, L]``
     belongs, which is harmless in inference and corrupts training graphs
-    (the backward reads the logsumexp)."""
+    (the backward reads the logsumexp).
+
+    The math is the flash kernel's: the row maximum ``m``, ``e = exp(s - m)``
+    and its row sum ``l`` once each, the output ``(e @ V) / l`` (normalized on
+    ``[L, E]``, not on the ``[L, S]`` probabilities) and the logsumexp
+    ``m + log(l)``.  A row whose scores are all masked (``m = -inf``) gives
+    the kernel's 0 output and 0 logsumexp, not NaN."""
     if dropout_p != 0.0:
         return NotImplemented
     if query.size(1) != key.size(1):  # grouped-query attention
         rep = query.size(1) // key.size(1)
         key, value = key.repeat_interleave(rep, 1), value.repeat_interleave(rep, 1)
     scores = _scores(query, key, is_causal, attn_mask, scale)
-    lse = scores.float().logsumexp(-1)
-    out = (scores - lse.unsqueeze(-1).to(scores.dtype)).exp() @ value
+    row_max = scores.amax(-1, keepdim=True)
+    # Where a row sees no key (its maximum is -inf) the kernel subtracts 0:
+    # every e is exp(-inf) = 0.  A clamp is that, in one op (fused into each
+    # element's exp, a compare and select would cost more).
+    e = (scores - row_max.clamp_min(torch.finfo(scores.dtype).min)).exp()
+    # At least 1 where a row sees a key (its maximum contributes exp(0)); a
+    # row that sees none divides its 0 by 1.
+    row_sum = e.sum(-1, keepdim=True, dtype=torch.float32).clamp_min(1.0)
+    out = ((e @ value) / row_sum).to(query.dtype)
+    lse = (torch.where(row_max == float("-inf"), 0.0, row_max).float() + row_sum.log()).squeeze(-1)
     # The flash kernel's layout (see PyTorch's decomposition of this op).
     out = out.permute(2, 0, 1, 3).contiguous(memory_format=torch.contiguous_format).permute(1, 2, 0, 3)
     return out, lse
@@ -120,7 +134,13 @@ def _sdpa_flash_for_cpu(query, key, value, dropout_p=0.0, is_causal=False, *, at
 
 def _scores(query, key, is_causal, attn_mask, scale):
     scale = scale if scale is not None else 1.0 / (query.size(-1) ** 0.5)
-    scores = (query @ key.transpose(-2, -1)) * scale
+    if query.dtype in (torch.float32, torch.float64):
+        # Scaled on the [L, E] queries rather than the [L, S] scores (a
+        # pass over the scores less; the same numbers up to rounding).
+        # Half-precision queries are not: the scaled copy would be rounded.
+        scores = (query * scale) @ key.transpose(-2, -1)
+    else:
+        scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         keep = torch.ones(query.size(-2), key.size(-2), dtype=torch.bool, device=query.device).tril()
         scores = scores + _bias(~keep, scores)

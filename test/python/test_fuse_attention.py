@@ -1,7 +1,7 @@
 """Attention on the CPU backend, which fxc-fuse-attention runs as one loop
 over (batch x head, block of query rows), against eager: sdpa with and
 without ``is_causal``, with additive and boolean masks, an explicit scale,
-under bf16 / fp16 autocast,
+under bf16 / fp16 autocast, rows that see no key (0, as eager's flash kernel gives),
 query lengths that are not a multiple of the block (a tail block), one
 query row, key lengths that are not a multiple of the vector width,
 ``nn.MultiheadAttention``; with and without OpenMP threads.  Dynamic sizes
@@ -65,6 +65,25 @@ def test_boolean_mask(openmp):
     keep = torch.rand(2, 1, 40, 72) > 0.3
     keep[..., 0] = True  # no row without a key
     _check(_sdpa(), (q, k, v, keep), openmp)
+
+
+@pytest.mark.parametrize("openmp", [True, False], ids=["openmp", "serial"])
+def test_fully_masked_rows_give_zero_as_in_eager(openmp):
+    # Eager's flash kernel gives a row that sees no key a 0 output and a 0
+    # logsumexp (not NaN); so does fxc's decomposition.
+    q, k, v = _qkv(2, 4, 40, 72)
+    keep = torch.rand(2, 1, 40, 72) > 0.3
+    keep[..., 0] = True
+    keep[0, :, 3] = False
+    keep[1, :, 39] = False
+    _check(_sdpa(), (q, k, v, keep), openmp)
+    additive = torch.zeros(40, 72).masked_fill(~keep[0, 0], float("-inf"))
+    flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+
+    def with_logsumexp(q, k, v, mask):
+        return flash(q, k, v, attn_mask=mask)
+
+    _check(with_logsumexp, (q, k, v, additive), openmp)
 
 
 @pytest.mark.parametrize("openmp", [True, False], ids=["openmp", "serial"])

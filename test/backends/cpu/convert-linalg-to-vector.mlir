@@ -62,6 +62,24 @@ func.func @row_sum(%a: memref<8x128xf32>, %b: memref<8x1xf32>) {
   return
 }
 
+// A keepdim sum over leading unit dimensions (a softmax denominator in a
+// block of fused attention): its (d0, d1, d2, 0) output is written through a
+// rank-reduced view, so the accumulator is carried as a whole vector, not
+// summed horizontally per tile (a chain of scalar adds).
+// AVX512-LABEL: func.func @row_sum_keepdim_4d(
+// AVX512: memref.subview %{{.*}}[0, 0, 0, 0] [1, 1, 32, 1] [1, 1, 1, 1] : memref<1x1x32x1xf32> to memref<1x1x32xf32, strided<[32, 32, 1]>>
+// AVX512:   %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c256 step %c64 iter_args(%{{.*}} = %{{.*}}) -> (vector<1x1x1x64xf32>) {
+// AVX512:     arith.addf %{{.*}} : vector<1x1x1x64xf32>
+// AVX512:   vector.multi_reduction <add>, %[[ACC]], %{{.*}} [3] : vector<1x1x1x64xf32> to vector<1x1x1xf32>
+func.func @row_sum_keepdim_4d(%a: memref<1x1x32x256xf32>, %b: memref<1x1x32x1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a : memref<1x1x32x256xf32>) outs(%b : memref<1x1x32x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A NaN-propagating max reduction (softmax's row max): elementwise maximumf
 // in the loop, one horizontal reduction after it.
 // AVX512-LABEL: func.func @row_max(

@@ -41,9 +41,9 @@ from __future__ import annotations
 import math
 
 from torch_mlir import ir, passmanager
-from torch_mlir.dialects import arith, scf, vector
+from torch_mlir.dialects import arith, memref, scf, vector
 
-from fxc._mlir_compat import defined_inside, nested_ops, parse_module
+from fxc._mlir_compat import defined_inside, index_constant, nested_ops, parse_module
 from fxc.compiler.passes import ModulePass, register
 
 _ATTR = "fxc.vectorize"
@@ -160,6 +160,8 @@ class ConvertLinalgToVector(ModulePass):
         self.parallel = parallel in (True, "true", "1", 1)
 
     def run(self, module_op):
+        for op in nested_ops(module_op, "linalg.generic"):
+            _drop_unit_results(op)
         steps = []
         for func in module_op.regions[0].blocks[0].operations:
             if func.operation.name != "func.func" or not func.regions[0].blocks:
@@ -408,6 +410,41 @@ class ConvertLinalgToVector(ModulePass):
             for op in nested_ops(module_op, None):
                 if _ATTR in op.attributes:
                     del op.attributes[_ATTR]
+
+
+def _drop_unit_results(op) -> None:
+    """A reduction's output indexed by the constant 0 (a keepdim sum's
+    ``(d0, d1, d2, 0)``: torch-mlir's ``sum(dim, keepdim=True)``) is
+    written through a rank-reduced view without that unit dimension
+    instead.  The vectorizer otherwise reads its accumulator as a
+    ``vector<1x1x1x1>`` and writes a ``vector<1x1x1>``: the pair is not
+    carried through the reduction loop (``_hoist_accumulators``), and each
+    tile ends in an ordered horizontal sum, a chain of scalar adds."""
+    if "reduction" not in str(op.attributes["iterator_types"]):
+        return
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[1]
+    operands = list(op.operands)
+    changed = False
+    for i in range(len(operands) - outs, len(operands)):
+        value, mp = operands[i], maps[i]
+        if not isinstance(value.type, ir.MemRefType):
+            continue
+        t = ir.MemRefType(value.type)
+        keep = [j for j, r in enumerate(mp.results)
+                if not (isinstance(r, ir.AffineConstantExpr) and t.shape[j] == 1)]
+        if len(keep) == t.rank:
+            continue
+        strides, offset = t.get_strides_and_offset()
+        layout = ir.StridedLayoutAttr.get(offset, [strides[j] for j in keep])
+        view = ir.MemRefType.get([t.shape[j] for j in keep], t.element_type, layout, t.memory_space)
+        with op.location, ir.InsertionPoint(op):
+            sizes = [memref.DimOp(value, index_constant(j)).result for j in range(t.rank) if t.is_dynamic_dim(j)]
+            op.operands[i] = memref.SubViewOp(view, value, [], sizes, [], [0] * t.rank, t.shape, [1] * t.rank).result
+        maps[i] = ir.AffineMap.get(mp.n_dims, mp.n_symbols, [mp.results[j] for j in keep])
+        changed = True
+    if changed:
+        op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
 
 
 def _hoist_accumulators(loop) -> None:
