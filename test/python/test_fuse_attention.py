@@ -2,7 +2,8 @@
 over (batch x head, block of query rows), against eager: sdpa with and
 without ``is_causal``, with additive and boolean masks, an explicit scale,
 under bf16 / fp16 autocast, rows that see no key (0, as eager's flash kernel gives),
-query lengths that are not a multiple of the block (a tail block), one
+query lengths that are not a multiple of the block (a tail block), causal
+blocks that leave out the keys they all mask, one
 query row, key lengths that are not a multiple of the vector width,
 ``nn.MultiheadAttention``; with and without OpenMP threads.  Dynamic sizes
 are left to the unfused ops (and still agree with eager).  The fused IR is
@@ -40,6 +41,10 @@ CASES = {
     "causal": (_sdpa(is_causal=True), 2, 4, 64, 64),
     "tail_block": (_sdpa(), 2, 3, 100, 90),  # 3 blocks of 32 and one of 4
     "tail_causal": (_sdpa(is_causal=True), 1, 2, 37, 37),
+    # Causal blocks see a prefix of the keys (top-left aligned when L != S).
+    "causal_more_keys": (_sdpa(is_causal=True), 2, 2, 40, 72),
+    "causal_fewer_keys": (_sdpa(is_causal=True), 2, 2, 72, 40),
+    "causal_long": (_sdpa(is_causal=True), 1, 2, 256, 256),
     "one_query": (_sdpa(), 2, 4, 1, 50),
     "few_queries": (_sdpa(), 3, 2, 5, 17),  # one block of 5
     "scale": (_sdpa(scale=0.3), 2, 2, 48, 40),

@@ -167,6 +167,200 @@ func.func @causal(%q: memref<2x16x8xf32>, %kt: memref<2x8x16xf32>, %v: memref<2x
   return
 }
 
+// A causal mask as fxc's decomposition of is_causal builds it (-inf where
+// j - i > 0, from two views of an arange): block r of 32 query rows sees
+// only keys [0, 32 * (r + 1)), so each op of the block runs its key loop
+// over min(64, first row + 32) keys (the scores, the mask, the softmax,
+// K^T's columns and V's rows), not all 64: a left-out key's exp is 0, adds
+// 0 to the sums and to P V, and leaves the row maxima alone.
+// CHECK-LABEL: func.func @causal_keys_left_out(
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             %[[R:.*]] = arith.muli %{{.*}}, %c32
+// CHECK:             %[[END:.*]] = arith.addi %[[R]], %c32
+// CHECK:             %[[KEYS:.*]] = arith.minui %[[END]], %c64
+// CHECK:             memref.subview %{{.*}}[0, 0, 0] [1, 32, %[[KEYS]]] [1, 1, 1] : memref<1x32x64xf32> to memref<1x32x?xf32, strided<[2048, 64, 1]>>
+// CHECK:             linalg.batch_matmul {fxc.sequential} ins(%{{.*}}, %{{.*}} : memref<1x32x8xf32, {{.*}}>, memref<1x8x?xf32, {{.*}}>) outs(%{{.*}} : memref<1x32x?xf32, {{.*}}>)
+// CHECK:             memref.subview %[[MASK:.*]][%[[R]], 0] [32, %[[KEYS]]] [1, 1]
+// CHECK:             linalg.batch_matmul {fxc.sequential} ins(%{{.*}}, %{{.*}} : memref<1x32x?xf32, {{.*}}>, memref<1x?x8xf32, {{.*}}>) outs(%{{.*}} : memref<1x32x8xf32, {{.*}}>)
+func.func @causal_keys_left_out(%q: memref<2x64x8xf32>, %kt: memref<2x8x64xf32>, %v: memref<2x64x8xf32>, %out: memref<2x64x8xf32>, %l: memref<2x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c0_i64 = arith.constant 0 : i64
+  %s = memref.alloc() : memref<2x64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x64x64xf32>)
+  linalg.batch_matmul ins(%q, %kt : memref<2x64x8xf32>, memref<2x8x64xf32>) outs(%s : memref<2x64x64xf32>)
+  %idx = memref.alloc() : memref<64xi64>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%idx : memref<64xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %c = arith.index_cast %i : index to i64
+    linalg.yield %c : i64
+  }
+  %cols = memref.expand_shape %idx [[0, 1]] output_shape [1, 64] : memref<64xi64> into memref<1x64xi64>
+  %rows = memref.expand_shape %idx [[0, 1]] output_shape [64, 1] : memref<64xi64> into memref<64x1xi64>
+  %mask = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%cols, %rows : memref<1x64xi64>, memref<64x1xi64>) outs(%mask : memref<64x64xf32>) {
+  ^bb0(%j: i64, %i: i64, %o: f32):
+    %d = arith.subi %j, %i : i64
+    %future = arith.cmpi sgt, %d, %c0_i64 : i64
+    %b = arith.select %future, %ninf, %zero : f32
+    linalg.yield %b : f32
+  }
+  %m = memref.alloc() : memref<2x64xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%s, %mask : memref<2x64x64xf32>, memref<64x64xf32>) outs(%m : memref<2x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %acc: f32):
+    %a = arith.addf %in, %b : f32
+    %x = arith.maximumf %a, %acc : f32
+    linalg.yield %x : f32
+  }
+  %p = memref.alloc() : memref<2x64x64xf32>
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask, %m : memref<2x64x64xf32>, memref<64x64xf32>, memref<2x64xf32>) outs(%p : memref<2x64x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %mx: f32, %o: f32):
+    %a = arith.addf %in, %b : f32
+    %d = arith.subf %a, %mx : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%l : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%p : memref<2x64x64xf32>) outs(%l : memref<2x64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %x = arith.addf %in, %acc : f32
+    linalg.yield %x : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%out : memref<2x64x8xf32>)
+  linalg.batch_matmul ins(%p, %v : memref<2x64x64xf32>, memref<2x64x8xf32>) outs(%out : memref<2x64x8xf32>)
+  memref.dealloc %s : memref<2x64x64xf32>
+  memref.dealloc %idx : memref<64xi64>
+  memref.dealloc %mask : memref<64x64xf32>
+  memref.dealloc %m : memref<2x64xf32>
+  memref.dealloc %p : memref<2x64x64xf32>
+  return
+}
+
+// The same, but P is the caller's (attention weights it returns): its
+// masked columns must be written, so every key is computed.
+// CHECK-LABEL: func.func @causal_weights_returned(
+// CHECK-NOT:     arith.minui
+// CHECK:         return
+func.func @causal_weights_returned(%q: memref<2x64x8xf32>, %kt: memref<2x8x64xf32>, %v: memref<2x64x8xf32>, %out: memref<2x64x8xf32>, %l: memref<2x64xf32>, %w: memref<2x64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c0_i64 = arith.constant 0 : i64
+  %s = memref.alloc() : memref<2x64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x64x64xf32>)
+  linalg.batch_matmul ins(%q, %kt : memref<2x64x8xf32>, memref<2x8x64xf32>) outs(%s : memref<2x64x64xf32>)
+  %idx = memref.alloc() : memref<64xi64>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%idx : memref<64xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %c = arith.index_cast %i : index to i64
+    linalg.yield %c : i64
+  }
+  %cols = memref.expand_shape %idx [[0, 1]] output_shape [1, 64] : memref<64xi64> into memref<1x64xi64>
+  %rows = memref.expand_shape %idx [[0, 1]] output_shape [64, 1] : memref<64xi64> into memref<64x1xi64>
+  %mask = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%cols, %rows : memref<1x64xi64>, memref<64x1xi64>) outs(%mask : memref<64x64xf32>) {
+  ^bb0(%j: i64, %i: i64, %o: f32):
+    %d = arith.subi %j, %i : i64
+    %future = arith.cmpi sgt, %d, %c0_i64 : i64
+    %b = arith.select %future, %ninf, %zero : f32
+    linalg.yield %b : f32
+  }
+  %m = memref.alloc() : memref<2x64xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%s, %mask : memref<2x64x64xf32>, memref<64x64xf32>) outs(%m : memref<2x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %acc: f32):
+    %a = arith.addf %in, %b : f32
+    %x = arith.maximumf %a, %acc : f32
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask, %m : memref<2x64x64xf32>, memref<64x64xf32>, memref<2x64xf32>) outs(%w : memref<2x64x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %mx: f32, %o: f32):
+    %a = arith.addf %in, %b : f32
+    %d = arith.subf %a, %mx : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%l : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%w : memref<2x64x64xf32>) outs(%l : memref<2x64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %x = arith.addf %in, %acc : f32
+    linalg.yield %x : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%out : memref<2x64x8xf32>)
+  linalg.batch_matmul ins(%w, %v : memref<2x64x64xf32>, memref<2x64x8xf32>) outs(%out : memref<2x64x8xf32>)
+  memref.dealloc %s : memref<2x64x64xf32>
+  memref.dealloc %idx : memref<64xi64>
+  memref.dealloc %mask : memref<64x64xf32>
+  memref.dealloc %m : memref<2x64xf32>
+  return
+}
+
+// The same, but the sum is of P + 1 (a left-out key would add 1, not 0):
+// every key is computed.
+// CHECK-LABEL: func.func @causal_not_neutral(
+// CHECK-NOT:     arith.minui
+// CHECK:         return
+func.func @causal_not_neutral(%q: memref<2x64x8xf32>, %kt: memref<2x8x64xf32>, %v: memref<2x64x8xf32>, %out: memref<2x64x8xf32>, %l: memref<2x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c0_i64 = arith.constant 0 : i64
+  %s = memref.alloc() : memref<2x64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x64x64xf32>)
+  linalg.batch_matmul ins(%q, %kt : memref<2x64x8xf32>, memref<2x8x64xf32>) outs(%s : memref<2x64x64xf32>)
+  %idx = memref.alloc() : memref<64xi64>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%idx : memref<64xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %c = arith.index_cast %i : index to i64
+    linalg.yield %c : i64
+  }
+  %cols = memref.expand_shape %idx [[0, 1]] output_shape [1, 64] : memref<64xi64> into memref<1x64xi64>
+  %rows = memref.expand_shape %idx [[0, 1]] output_shape [64, 1] : memref<64xi64> into memref<64x1xi64>
+  %mask = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%cols, %rows : memref<1x64xi64>, memref<64x1xi64>) outs(%mask : memref<64x64xf32>) {
+  ^bb0(%j: i64, %i: i64, %o: f32):
+    %d = arith.subi %j, %i : i64
+    %future = arith.cmpi sgt, %d, %c0_i64 : i64
+    %b = arith.select %future, %ninf, %zero : f32
+    linalg.yield %b : f32
+  }
+  %m = memref.alloc() : memref<2x64xf32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%s, %mask : memref<2x64x64xf32>, memref<64x64xf32>) outs(%m : memref<2x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %acc: f32):
+    %a = arith.addf %in, %b : f32
+    %x = arith.maximumf %a, %acc : f32
+    linalg.yield %x : f32
+  }
+  %p = memref.alloc() : memref<2x64x64xf32>
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1, d2) -> (d1, d2)>, #red, #id], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask, %m : memref<2x64x64xf32>, memref<64x64xf32>, memref<2x64xf32>) outs(%p : memref<2x64x64xf32>) {
+  ^bb0(%in: f32, %b: f32, %mx: f32, %o: f32):
+    %a = arith.addf %in, %b : f32
+    %d = arith.subf %a, %mx : f32
+    %e = math.exp %d : f32
+    linalg.yield %e : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%l : memref<2x64xf32>)
+  linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "parallel", "reduction"]} ins(%p : memref<2x64x64xf32>) outs(%l : memref<2x64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %one = arith.constant 1.0 : f32
+    %y = arith.addf %in, %one : f32
+    %x = arith.addf %y, %acc : f32
+    linalg.yield %x : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%out : memref<2x64x8xf32>)
+  linalg.batch_matmul ins(%p, %v : memref<2x64x64xf32>, memref<2x64x8xf32>) outs(%out : memref<2x64x8xf32>)
+  memref.dealloc %s : memref<2x64x64xf32>
+  memref.dealloc %idx : memref<64xi64>
+  memref.dealloc %mask : memref<64x64xf32>
+  memref.dealloc %m : memref<2x64xf32>
+  memref.dealloc %p : memref<2x64x64xf32>
+  return
+}
+
 // The normalization reads each head's first row of scores (a [d0, 0, d2]
 // read, not its own row): a block would read what another block writes.
 // Nothing is fused.

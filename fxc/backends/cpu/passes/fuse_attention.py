@@ -44,6 +44,14 @@ shapes are left to the unfused ops.
 With ``parallel``, the (batch, block) loop is an ``scf.parallel`` (OpenMP
 threads) when the two matmuls do at least 2^20 multiply-adds.
 
+Causal masks.  When the scores get a causal mask (``-inf`` where
+``j - i > C``, built from indices as fxc's decomposition of ``is_causal``
+builds it), a block of rows ``[r, r + rows)`` leaves out the keys from
+``r + rows + C`` on, which all its rows mask: every op's key loop runs over
+``[0, min(S, r + rows + C))`` (dynamic-sized views), about half the work of
+a causal attention.  It does so only where the left-out keys change nothing
+(see ``_causal``).
+
 Left alone: dynamic shapes; a chain in which an op reads or writes another
 row of a buffer the chain writes (through a view that is not a reshape, or
 an index map that drops or moves a row loop); ``batch_matmul`` ops with
@@ -206,6 +214,7 @@ class _Group:
     def __init__(self, ops: list, plans: list, before: list, after: list, total: int, length: int):
         self.ops, self.plans, self.before, self.after = ops, plans, before, after
         self.total, self.length = total, length
+        self.causal = None  # a _Causal when the scores' mask is causal
 
 
 def _collect(ops: list, i: int) -> _Group | None:
@@ -245,7 +254,9 @@ def _collect(ops: list, i: int) -> _Group | None:
     reduces = any(g.name == "linalg.generic" and "reduction" in str(g.attributes["iterator_types"]) for g in group)
     if total < 2 or len(contractions) != 2 or not reduces or root(contractions[1].operands[0]) not in written:
         return None
-    return _Group(group, plans, before, after, total, length)
+    fused = _Group(group, plans, before, after, total, length)
+    fused.causal = _causal(fused)
+    return fused
 
 
 def _block_rows(length: int, width: int) -> int:
@@ -261,35 +272,42 @@ def _block_rows(length: int, width: int) -> int:
     return rows
 
 
-def _window(value: ir.Value, results: list, index: dict) -> tuple[list, list, list]:
-    """The offsets (static, dynamic) and sizes of the part of ``value`` that
-    an op accessing it through ``results`` touches for loops fixed by
-    ``index`` (loop -> (offset, size)): that range where such a loop indexes
-    it, the whole dimension elsewhere."""
+def _window(value: ir.Value, results: list, index: dict) -> tuple[list, list, list, list]:
+    """The offsets (static, dynamic) and sizes (static, dynamic) of the
+    part of ``value`` that an op accessing it through ``results`` touches
+    for loops fixed by ``index`` (loop -> (offset, size), each an int or an
+    index value): that range where such a loop indexes it, the whole
+    dimension elsewhere."""
     shape = ir.MemRefType(value.type).shape
     dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
-    offsets, dyn_offsets, sizes = [], [], []
+    offsets, dyn_offsets, sizes, dyn_sizes = [], [], [], []
     for pos, loop in enumerate(results):
-        if loop in index:
-            offsets.append(dynamic)
-            dyn_offsets.append(index[loop][0])
-            sizes.append(index[loop][1])
+        offset, size = index.get(loop, (0, shape[pos]))
+        if isinstance(offset, int):
+            offsets.append(offset)
         else:
-            offsets.append(0)
-            sizes.append(shape[pos])
-    return offsets, dyn_offsets, sizes
+            offsets.append(dynamic)
+            dyn_offsets.append(offset)
+        if isinstance(size, int):
+            sizes.append(size)
+        else:
+            sizes.append(ir.ShapedType.get_dynamic_size())
+            dyn_sizes.append(size)
+    return offsets, dyn_offsets, sizes, dyn_sizes
 
 
 def _slice(value: ir.Value, results: list, index: dict) -> ir.Value:
     """The window of ``value`` (see ``_window``) as a subview."""
-    offsets, dyn_offsets, sizes = _window(value, results, index)
-    if not dyn_offsets:
-        return value
+    offsets, dyn_offsets, sizes, dyn_sizes = _window(value, results, index)
     t = ir.MemRefType(value.type)
-    strides, _ = t.get_strides_and_offset()
-    layout = ir.StridedLayoutAttr.get(ir.ShapedType.get_dynamic_stride_or_offset(), strides)
+    if not dyn_offsets and not dyn_sizes and sizes == t.shape:
+        return value
+    strides, base = t.get_strides_and_offset()
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    offset = dynamic if dyn_offsets or base == dynamic else base + sum(o * st for o, st in zip(offsets, strides))
+    layout = ir.StridedLayoutAttr.get(offset, strides)
     result = ir.MemRefType.get(sizes, t.element_type, layout, t.memory_space)
-    return memref.SubViewOp(result, value, dyn_offsets, [], [], offsets, sizes, [1] * t.rank).result
+    return memref.SubViewOp(result, value, dyn_offsets, dyn_sizes, [], offsets, sizes, [1] * t.rank).result
 
 
 def _reshaped(flat: ir.Value, sizes: list) -> ir.Value:
@@ -348,22 +366,32 @@ def _clone_block(group: _Group, local: list, outer: ir.Value, first_row: ir.Valu
     """The group's ops on the views of one block: ``rows`` query rows from
     ``first_row`` of the outer row ``outer``; the ``local`` buffers' rows
     in a block-sized buffer of their own (a block's rows are contiguous in
-    them, whatever the view: see the module's docstring)."""
+    them, whatever the view: see the module's docstring).  With a causal
+    mask (``group.causal``), the keys the block's rows all mask are left
+    out: each op's key loop runs over ``[0, min(S, first_row + rows + C))``."""
     scratch = {}
     for buf in local:
         t = ir.MemRefType(buf.type)
         size = rows * (math.prod(t.shape) // group.total)
         scratch[buf] = memref.AllocOp(ir.MemRefType.get([size], t.element_type), [], [], alignment=64).result
-    for op, plan in zip(group.ops, group.plans):
+    keys = None
+    if group.causal is not None:
+        bound = arith.AddIOp(first_row, index_constant(rows + group.causal.diagonal)).result
+        keys = arith.MinUIOp(bound, index_constant(group.causal.keys)).result
+    for n_op, (op, plan) in enumerate(zip(group.ops, group.plans)):
         index = dict(zip(plan.outer, ((v, 1) for v in _delinearize(outer, plan.extents))))
         if plan.query is not None:
             index[plan.query] = (first_row, rows)
+        key = group.causal.loops[n_op] if group.causal is not None else None
         views = []
         for a in _accesses(op):
             if a is not None and root(a.value) in scratch:
-                a = _reshaped(scratch[root(a.value)], _window(a.value, a.results, index)[2])
+                view = _reshaped(scratch[root(a.value)], _window(a.value, a.results, index)[2])
+                if key is not None and key in a.results:
+                    view = _slice(view, a.results, {key: (0, keys)})
+                a = view
             elif a is not None:
-                a = _slice(a.value, a.results, index)
+                a = _slice(a.value, a.results, {**index, key: (0, keys)} if key is not None else index)
             views.append(a)
         if op.name == _COPY:  # a strided memref.copy would be a call into a library the JIT lacks
             linalg.copy(views[0], outs=[views[1]])
@@ -376,6 +404,277 @@ def _clone_block(group: _Group, local: list, outer: ir.Value, first_row: ir.Valu
         clone.attributes["fxc.sequential"] = ir.UnitAttr.get()
     for buf in scratch.values():
         memref.DeallocOp(buf)
+
+
+# -- Causal masks: the keys a block of rows all mask are left out ----------
+#
+# A mask ``M[i, j] = -inf where j - i > C, else 0`` (``C >= 0``: what
+# ``tril`` of ones becomes, as fxc's decomposition of ``is_causal`` builds
+# it) masks, for a block of query rows ``[r, r + rows)``, every key from
+# ``r + rows + C`` on.  Those keys are left out of the block's ops when that
+# changes nothing: the ops are followed from the first matmul on, knowing
+# what a left-out key's column holds ("masked column"): the scores some
+# finite number, the mask -inf; ``-inf + x``, ``-inf - x`` and ``-inf * c``
+# (``c > 0``) stay -inf, ``exp(-inf)`` is 0; a reduction over the keys must
+# see only its neutral element there (``max(-inf, acc)``, ``0 + acc``), the
+# second matmul only zeros; and a buffer holding the keys' columns must be
+# one of the block's own (nothing outside reads what was left out).  A
+# ``-inf`` score column that eager adds a NaN or +inf to is also left out,
+# as PyTorch's flash kernel leaves it.
+
+_FINITE, _NEG_INF, _ZERO, _ACC = "finite", "-inf", "zero", "acc"
+
+
+class _Causal:
+    """A causal group: the mask's ``diagonal`` C, the ``keys`` S, and per
+    op of the group its key loop (None: it has none)."""
+
+    def __init__(self, diagonal: int, keys: int, loops: list):
+        self.diagonal, self.keys, self.loops = diagonal, keys, loops
+
+
+def _constant(value: ir.Value):
+    """The Python value of an ``arith.constant``, else None."""
+    if isinstance(value.owner, ir.Block) or value.owner.operation.name != "arith.constant":
+        return None
+    attr = value.owner.operation.attributes["value"]
+    if isinstance(attr, ir.FloatAttr):
+        return ir.FloatAttr(attr).value
+    if isinstance(attr, ir.IntegerAttr):
+        return ir.IntegerAttr(attr).value
+    return None
+
+
+def _writers(buf: ir.Value) -> list:
+    """The ops that write ``buf`` (an allocation), through views; None if
+    an op other than a linalg op, a view or a dealloc uses it."""
+    found = []
+    for use in buf.uses:
+        user = use.owner.operation
+        if user.name in VIEWS:
+            more = _writers(user.results[0])
+            if more is None:
+                return None
+            found += more
+        elif user.name.startswith("linalg."):
+            if any(v == buf for v in _buffers(user)[1]):
+                found.append(user)
+        elif user.name != "memref.dealloc":
+            return None
+    return found
+
+
+def _body(op) -> list:
+    return [o.operation for o in op.regions[0].blocks[0].operations]
+
+
+def _is_arange(buf: ir.Value) -> bool:
+    """Whether ``buf`` is a 1-d integer buffer that one generic fills with
+    its indices (``arange``) and nothing else writes."""
+    writers = _writers(buf) if not isinstance(buf.owner, ir.Block) else None
+    if not writers or len(writers) != 1 or writers[0].name != "linalg.generic":
+        return False
+    body = _body(writers[0])
+    return (ir.MemRefType(buf.type).rank == 1 and len(writers[0].operands) == 1 and len(body) == 3
+            and [o.name for o in body] == ["linalg.index", "arith.index_cast", "linalg.yield"]
+            and ir.IntegerAttr(body[0].attributes["dim"]).value == 0)
+
+
+def _causal_diagonal(mask: ir.Value, length: int, keys: int) -> int | None:
+    """C if the buffer ``mask`` is ``[L, S]`` (unit dimensions aside) and
+    holds ``-inf where j - i > C, else 0`` (C >= 0), written by one generic
+    from two views of arange buffers; else None."""
+    if isinstance(mask.owner, ir.Block) or mask.owner.operation.name != "memref.alloc":
+        return None
+    t = ir.MemRefType(mask.type)
+    writers = _writers(mask)
+    if [d for d in t.shape if d != 1] != [length, keys] or not writers or len(writers) != 1:
+        return None
+    op = writers[0]
+    if op.name != "linalg.generic" or len(op.operands) != 3 or op.operands[2] != mask or t.rank != 2:
+        return None
+    acc = accesses(op)
+    if acc is None or acc[2].results != [0, 1]:
+        return None
+    used = [[r for r in a.results if r is not None] for a in acc[:2]]
+    if sorted(map(tuple, used)) != [(0,), (1,)] or not all(_is_arange(root(a.value)) for a in acc[:2]):
+        return None
+    column, row = op.regions[0].blocks[0].arguments[0:2] if used[0] == [1] else \
+        reversed(list(op.regions[0].blocks[0].arguments[0:2]))
+    body = _body(op)
+    if [o.name for o in body] != ["arith.subi", "arith.cmpi", "arith.select", "linalg.yield"]:
+        return None
+    sub, cmp, sel, _ = body
+    if list(sub.operands) != [column, row] or cmp.operands[0] != sub.results[0] or sel.operands[0] != cmp.results[0]:
+        return None
+    bound = _constant(cmp.operands[1])
+    predicate = ir.IntegerAttr(cmp.attributes["predicate"]).value
+    # arith.cmpi predicates: sgt = 4, sge = 5.
+    diagonal = None if bound is None else {4: bound, 5: None if bound is None else bound - 1}.get(predicate)
+    if diagonal is None or diagonal < 0:
+        return None
+    if _constant(sel.operands[1]) != float("-inf") or _constant(sel.operands[2]) != 0.0:
+        return None
+    return diagonal
+
+
+def _combine(name: str, kinds: list, constants: list):
+    """What a masked column holds after the scalar op ``name`` of operands
+    that hold ``kinds`` (constants: their values where known); None if
+    it cannot be told (or is neither of the kinds tracked)."""
+    if not kinds:
+        return None
+    a = kinds[0]
+    b = kinds[1] if len(kinds) > 1 else None
+    if name in ("arith.extf", "arith.truncf"):
+        return a
+    if name == "math.exp":
+        return {_NEG_INF: _ZERO, _FINITE: _FINITE}.get(a)
+    if name == "arith.addf":
+        if _ACC in (a, b):
+            return _ACC if _ZERO in (a, b) else None
+        if _NEG_INF in (a, b):
+            return _NEG_INF if {a, b} <= {_NEG_INF, _FINITE, _ZERO} else None
+        if _ZERO in (a, b):
+            return b if a == _ZERO else a
+        return _FINITE if a == b == _FINITE else None
+    if name == "arith.subf":
+        if _ACC in (a, b):
+            return None
+        if a == _NEG_INF and b in (_FINITE, _ZERO):
+            return _NEG_INF
+        return _FINITE if a in (_FINITE, _ZERO) and b in (_FINITE, _ZERO) else None
+    if name == "arith.mulf":
+        if _ACC in (a, b):
+            return None
+        if _NEG_INF in (a, b):
+            other = constants[1] if a == _NEG_INF else constants[0]
+            return _NEG_INF if other is not None and other > 0 else None
+        if _ZERO in (a, b):
+            return _ZERO if {a, b} <= {_ZERO, _FINITE} else None
+        return _FINITE if a == b == _FINITE else None
+    if name in ("arith.maximumf", "arith.maxnumf"):
+        if _ACC in (a, b):
+            return _ACC if _NEG_INF in (a, b) else None
+        if a == b:
+            return a
+        return _FINITE if {a, b} <= {_NEG_INF, _FINITE, _ZERO} else None
+    if name == "arith.select":
+        return kinds[1] if kinds[0] == _FINITE and kinds[1] == kinds[2] else None
+    if name == "arith.cmpf":
+        return _FINITE if a == b == _FINITE else None
+    if name == "arith.divf":
+        return _FINITE if a == b == _FINITE else (_ZERO if a == _ZERO and b == _FINITE else None)
+    return _FINITE if all(k == _FINITE for k in kinds) else None
+
+
+def _generic_masked(op, key: int, held: dict) -> list | None:
+    """What each output of the generic ``op`` holds in a masked column (its
+    key loop ``key``; ``held``: root -> what an input's masked column holds,
+    for the buffers indexed by the key loop); None if not known."""
+    acc = accesses(op)
+    block = op.regions[0].blocks[0]
+    value_kinds = {}
+    for arg, a in zip(block.arguments, acc):
+        if a is None or key not in a.results:
+            kind = _ACC if a is not None and a.written else _FINITE
+        else:
+            kind = held.get(root(a.value), _FINITE)
+        value_kinds[arg] = kind
+    for inner in _body(op):
+        if inner.name == "linalg.yield":
+            return [value_kinds.get(v) for v in inner.operands]
+        if inner.name == "arith.constant":
+            c = _constant(inner.results[0])
+            value_kinds[inner.results[0]] = _NEG_INF if c == float("-inf") else _ZERO if c == 0 else _FINITE
+            continue
+        kinds, constants = [], []
+        for v in inner.operands:
+            c = _constant(v)
+            constants.append(c)
+            if v in value_kinds:
+                kinds.append(value_kinds[v])
+            elif c is not None:
+                kinds.append(_NEG_INF if c == float("-inf") else _ZERO if c == 0 else _FINITE)
+            else:
+                kinds.append(_FINITE)  # defined outside the op: the same for every key
+        value_kinds[inner.results[0]] = _combine(inner.name, kinds, constants) if len(inner.results) == 1 else None
+    return None
+
+
+def _causal(group: _Group) -> _Causal | None:
+    """The group's causal plan, if its scores have a causal mask and every
+    op is indifferent to the masked keys (see above)."""
+    anchor = next(op for op in group.ops if op.name == _CONTRACTION)
+    keys = ir.MemRefType(anchor.operands[2].type).shape[2]
+    if group.length < 2:
+        return None
+    held = {root(anchor.operands[2]): _FINITE}
+    diagonal, loops = None, []
+    local = set(_local_buffers(group.ops))
+    seen_anchor = False
+    for op, plan in zip(group.ops, group.plans):
+        acc = _accesses(op)
+        if op == anchor:
+            seen_anchor = True
+            loops.append(2)
+            continue
+        if op.name == _CONTRACTION:  # the second matmul: its K loop runs over the keys
+            lhs = root(op.operands[0])
+            if held.get(lhs) != _ZERO or acc[0].results[-1] != 3:
+                return None
+            loops.append(3)
+            continue
+        # The op's key loop: what the last position of a scores buffer or of
+        # the mask holds (where its size is S).
+        key = None
+        for a in acc:
+            if a is None:
+                continue
+            r = root(a.value)
+            if r not in held and a.written:
+                continue
+            if r not in held:
+                c = _causal_diagonal(r, group.length, keys)
+                if c is None or (diagonal is not None and c != diagonal):
+                    continue
+                if [x for x in a.results if x is not None and x in plan.loops()] != [plan.query]:
+                    return None
+                diagonal = c
+                held[r] = _NEG_INF
+            if ir.MemRefType(a.value.type).shape[-1] != keys or a.results[-1] is None:
+                return None
+            if key is not None and a.results[-1] != key:
+                return None
+            key = a.results[-1]
+        if key is None:
+            if any(a is not None and a.written and root(a.value) in held for a in acc):
+                return None
+            loops.append(None)
+            continue
+        if not seen_anchor or op.name == _COPY:
+            if op.name != "linalg.fill" or root(op.operands[-1]) not in held:
+                return None
+            loops.append(key)
+            continue
+        if op.name == "linalg.fill":
+            loops.append(key)
+            continue
+        outputs = _generic_masked(op, key, held)
+        if outputs is None:
+            return None
+        for a, kind in zip([a for a in acc if a is not None and a.written], outputs):
+            r = root(a.value)
+            if key in a.results:
+                if r not in local or kind is None:
+                    return None
+                held[r] = kind
+            elif kind != _ACC:
+                return None
+        loops.append(key)
+    if diagonal is None:
+        return None
+    return _Causal(diagonal, keys, loops)
 
 
 @register
