@@ -86,3 +86,30 @@ def test_layer_norm_widths(width):
     m = torch.nn.LayerNorm(width)
     x = torch.randn(2, 8, width)
     torch.testing.assert_close(fxc.compile(m, (x,))(x), m(x))
+
+
+@pytest.mark.parametrize("case", ["affine", "no_affine", "two_dims", "bf16", "stats"])
+def test_layer_norm_as_eager_computes_it(case):
+    """LayerNorm's mean and variance in float, two passes over each row, as
+    eager's CPU kernel does (torch-mlir's var_mean computes the variance in
+    float64: an f64 copy of the input, read twice); the mean and rstd that
+    native_layer_norm returns too."""
+    x = torch.randn(4, 6, 96) * 3 + 1
+    if case == "stats":
+        def f(x, w, b):
+            return torch.ops.aten.native_layer_norm(x, [96], w, b, 1e-5)
+        args = (x, torch.randn(96), torch.randn(96))
+    else:
+        shape = [6, 96] if case == "two_dims" else [96]
+        m = torch.nn.LayerNorm(shape, elementwise_affine=case != "no_affine")
+        if case != "no_affine":
+            torch.nn.init.normal_(m.weight)
+            torch.nn.init.normal_(m.bias)
+        f, args = m, (x.bfloat16(),) if case == "bf16" else (x,)
+        if case == "bf16":
+            m.bfloat16()
+    with torch.no_grad():
+        compiled = fxc.compile(f, args)
+        torch.testing.assert_close(compiled(*args), f(*args))
+        linalg = fxc.compile(f, args, stop_after="linalg").ir("linalg")
+    assert "xf64>" not in linalg  # no float64 tensor
