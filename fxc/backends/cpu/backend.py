@@ -47,6 +47,8 @@ def _vectorize(options) -> tuple:
     parallel = "true" if options.openmp else "false"
     return (
         "fxc-decompose-conv-to-matmuls",
+        # A Linear's transposed weight a panel at a time, in the cache.
+        f"fxc-pack-transposed-rhs{{parallel={parallel}}}",
         # Attention's scores stay in the cache: one loop over blocks of query rows.
         f"fxc-fuse-attention{{parallel={parallel}}}",
         f"fxc-fuse-rows{{parallel={parallel}}}",

@@ -16,6 +16,7 @@ from fxc.backends.cpu.passes import (  # noqa: F401  (registration)
     indirect_host_calls,
     lower_bf16_matmul,
     lower_int8_matmul,
+    pack_transposed_rhs,
     recoverable_checks,
     math_polynomial_approximation,
     results_to_out_params,
