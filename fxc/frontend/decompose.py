@@ -201,6 +201,16 @@ def _native_layer_norm(input, normalized_shape, weight, bias, eps):
     return out.to(input.dtype), mean.to(input.dtype), rstd.to(input.dtype)
 
 
+def _reciprocal(self):
+    """``1 / x`` as a division: torch-mlir lowers ``aten.reciprocal`` with a
+    check that fails on a zero element, where eager gives inf (and a
+    check in a linalg body keeps it from vectorizing: BatchNorm's
+    ``1 / sqrt(var + eps)``, fused into the normalization, took scalar loops
+    over the whole tensor)."""
+    dtype = self.dtype if self.dtype.is_floating_point or self.dtype.is_complex else torch.get_default_dtype()
+    return torch.ops.aten.div.Tensor(torch.ones_like(self, dtype=dtype), self)
+
+
 def _addbmm(self, batch1, batch2, *, beta=1, alpha=1):
     out = torch.bmm(batch1, batch2).sum(0)
     return out * alpha + (self * beta if beta != 1 else self) if beta != 0 else out * alpha
@@ -264,6 +274,7 @@ TABLE: Dict = {
     # torch-mlir's table leaves to torch-mlir, which lowers none of them.
     torch.ops.aten._addmm_activation.default: _decomp_table[torch.ops.aten._addmm_activation.default],
     torch.ops.aten.addbmm.default: _addbmm,
+    torch.ops.aten.reciprocal.default: _reciprocal,
     torch.ops.aten.native_layer_norm.default: _native_layer_norm,
     torch.ops.aten.conv_tbc.default: _conv_tbc,
     torch.ops.aten.sort.stable: _sort_stable,

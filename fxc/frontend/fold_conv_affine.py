@@ -57,6 +57,7 @@ _CONSTANT_OPS = frozenset({
     aten.unsqueeze.default, aten.view.default, aten.reshape.default, aten.squeeze.dim,
     aten.add.Scalar, aten.mul.Scalar, aten.sub.Scalar, aten.div.Scalar,
     torch.ops.prims.convert_element_type.default, aten._to_copy.default,
+    aten.full_like.default,  # (fxc's decomposition of reciprocal: ones_like(x) / x)
 })
 
 

@@ -113,3 +113,25 @@ def test_layer_norm_as_eager_computes_it(case):
         torch.testing.assert_close(compiled(*args), f(*args))
         linalg = fxc.compile(f, args, stop_after="linalg").ir("linalg")
     assert "xf64>" not in linalg  # no float64 tensor
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int32], ids=str)
+def test_reciprocal_of_zero_is_inf_as_in_eager(dtype):
+    """torch-mlir lowers aten.reciprocal with a check that fails on a zero
+    element; eager gives inf (an integer input gives a float result)."""
+    x = torch.tensor([0, 2, -4, 0, 8], dtype=dtype)
+    compiled = fxc.compile(torch.reciprocal, (x,))
+    torch.testing.assert_close(compiled(x), torch.reciprocal(x))
+
+
+def test_batch_norm_vectorizes():
+    """Eval BatchNorm's 1 / sqrt(var + eps) (a reciprocal) fused into the
+    normalization: no check left in the linalg body, so it vectorizes
+    instead of running scalar loops over the whole tensor."""
+    bn = torch.nn.BatchNorm2d(16).eval()
+    bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 16, 20, 20)
+    with torch.no_grad():
+        compiled = fxc.compile(bn, (x,))
+        torch.testing.assert_close(compiled(x), bn(x))
+        assert "cf.assert" not in fxc.compile(bn, (x,), stop_after="bufferized").ir("bufferized")
