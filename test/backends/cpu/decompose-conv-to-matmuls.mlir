@@ -5,10 +5,14 @@
 // position j + kh * W + kw, so each tap is a [F, C] x [C, positions] matmul
 // over whole input rows (reinterpret_cast views, no im2col), into a
 // [F, OH, W] buffer whose W - OW extra columns are computed and dropped.
-// The (OH-1)*W + OW = 3246 positions are 12 blocks of 256 and one of 174,
+// The (OH-1)*W + OW = 3246 positions are 25 blocks of 128 and one of 46,
 // one parallel loop over the blocks with every tap inside a block (its
-// accumulator stays in cache; the matmuls are sequential inside).
+// accumulator stays in cache; the matmuls are sequential inside).  The
+// filter is first copied tap-major, [KH, KW, F, C]: each tap's [F, C]
+// matrix contiguous.
 // CHECK-LABEL: func.func @conv3x3(
+// CHECK:      %[[TAPS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<3x3x64x32xf32>
+// CHECK:      linalg.generic {{.*}} ins(%{{.*}} : memref<64x32x3x3xf32>) outs(%[[TAPS]] : memref<3x3x64x32xf32>)
 // CHECK:      %[[ACC:.*]] = memref.alloc() : memref<64x56x58xf32>
 // CHECK:      scf.for %[[N:.*]] = %c0 to %c2 step %c1 {
 // CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, 0, 0] [1, 64, 56, 56]
@@ -16,23 +20,24 @@
 // CHECK:        %[[PAST:.*]] = memref.subview %[[ACC]][0, 0, 56] [64, 56, 2]
 // CHECK:        linalg.fill ins(%{{.*}} : f32) outs(%[[PAST]]
 // CHECK:        linalg.generic {{.*}} ins(%[[OUT]] {{.*}} outs(%[[VALID]]
-// CHECK:        scf.parallel (%[[B:.*]]) = (%c0) to (%c13) step (%c1) {
-// CHECK:          %[[START:.*]] = arith.muli %[[B]], %c256
+// CHECK:        scf.parallel (%[[B:.*]]) = (%c0) to (%c26) step (%c1) {
+// CHECK:          %[[START:.*]] = arith.muli %[[B]], %c128
 // CHECK:          scf.if
-// CHECK:            %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 256], strides: [3248, 1]
+// CHECK:            %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 128], strides: [3248, 1]
 // CHECK:            scf.for %[[KH:.*]] = %{{.*}} to %c3
 // CHECK:              scf.for %[[KW:.*]] = %{{.*}} to %c3
-// CHECK:                %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [64, 32, 1, 1] [1, 1, 1, 1] : memref<64x32x3x3xf32> to memref<64x32xf32, strided<[288, 9], offset: ?>>
-// CHECK:                %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 256], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x256xf32, strided<[3364, 1], offset: ?>>
+// CHECK:                %[[W:.*]] = memref.subview %[[TAPS]][%[[KH]], %[[KW]], 0, 0] [1, 1, 64, 32] [1, 1, 1, 1] : memref<3x3x64x32xf32> to memref<64x32xf32, strided<[32, 1], offset: ?>>
+// CHECK:                %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 128], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x128xf32, strided<[3364, 1], offset: ?>>
 // CHECK:                linalg.matmul {fxc.sequential} ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
 // CHECK:          } else {
-// CHECK:            memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 174], strides: [3248, 1]
+// CHECK:            memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 46], strides: [3248, 1]
 // CHECK:                linalg.matmul {fxc.sequential}
 // CHECK:        linalg.generic {{.*}} ins(%[[VALID]] {{.*}} outs(%[[OUT]]
 // CHECK:      memref.dealloc %[[ACC]]
+// CHECK:      memref.dealloc %[[TAPS]]
 // CHECK-NOT:  linalg.conv_2d
 // The matmuls vectorize like any other: 8 x 32 register tiles for the
-// blocks of 256, the narrower block split into whole vectors and the rest.
+// blocks of 128, the narrower block split into whole vectors and the rest.
 // VEC-LABEL: func.func @conv3x3(
 // VEC: scf.parallel
 // VEC-NOT: scf.forall
@@ -45,7 +50,7 @@ func.func @conv3x3(%i: memref<2x32x58x58xf32>, %w: memref<64x32x3x3xf32>, %o: me
 }
 
 // A 1x1 convolution is one matmul per image (and block), straight into the
-// output.
+// output; its filter is [F, C] already (a view, no copy).
 // CHECK-LABEL: func.func @conv1x1(
 // CHECK-NOT:  memref.alloc
 // CHECK:      %[[OUT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [16, 49], strides: [49, 1] : memref<2x16x7x7xf32>
@@ -65,7 +70,7 @@ func.func @conv1x1(%i: memref<2x8x7x7xf32>, %w: memref<16x8x1x1xf32>, %o: memref
 // CHECK:        %[[OUT:.*]] = memref.subview %{{.*}}[%[[N]], 0, %[[OH]], 0] [1, 8, 1, 10] [1, 1, 1, 1] : memref<1x8x10x10xf32> to memref<8x10xf32, strided<[100, 1], offset: ?>>
 // CHECK:        scf.for %[[KH:.*]] = %{{.*}} to %c7
 // CHECK:          scf.for %[[KW:.*]] = %{{.*}} to %c7
-// CHECK:            %[[W:.*]] = memref.subview %{{.*}}[0, 0, %[[KH]], %[[KW]]] [8, 4, 1, 1]
+// CHECK:            %[[W:.*]] = memref.subview %{{.*}}[%[[KH]], %[[KW]], 0, 0] [1, 1, 8, 4]
 // CHECK:            %[[ROW:.*]] = memref.subview %{{.*}} [1, 4, 1, 10] [1, 1, 1, 1] : memref<1x4x16x16xf32> to memref<4x10xf32, strided<[256, 1], offset: ?>>
 // CHECK:            linalg.matmul {fxc.sequential} ins(%[[W]], %[[ROW]] : {{.*}}) outs(%[[OUT]] : {{.*}})
 // VEC-LABEL: func.func @wide_filter(

@@ -13,9 +13,16 @@ each tap ``(kh, kw)`` of image ``n`` is one matmul::
 is the plane's last element).  ``ACC`` is a ``[F, OH, W]`` buffer: the
 output is copied in first and back after the taps; a 1-wide filter
 (``W == OW``) accumulates into the output directly.  The positions are
-cut into blocks of 256, one ``scf.parallel`` iteration each (threads), and
-a block runs every tap in turn, its ``[F, 256]`` accumulator staying in
-cache; each matmul is wide enough for full-width register tiles.
+cut into blocks of 128, one ``scf.parallel`` iteration each (threads), and
+a block runs every tap in turn, its ``[F, 128]`` accumulator staying in
+cache; each matmul is wide enough for full-width register tiles.  (Blocks
+of 128 rather than 256 split the positions more evenly over the threads:
+a 56 x 56 image is 26 blocks, not 13.)
+
+The filter is copied tap-major first (``[KH, KW, F, C]``, ``W[kh, kw]``
+above is then contiguous): a register tile broadcasts a filter row's
+consecutive channels from one cache line, not from one line per two
+channels (a 1 x 1 filter is viewed so, no copy).
 
 Otherwise, output row ``oh`` of image ``n`` accumulates, for every tap::
 
@@ -78,7 +85,7 @@ def _view(source, offsets, sizes, strides, shape, view_strides):
 
 #: Positions per block of a whole-rows convolution (a multiple of every
 #: register tile width).
-_BLOCK = 256
+_BLOCK = 128
 #: Stride-1 convolutions whose input rows are at most this much wider than
 #: their output rows are computed over whole input rows (_rewrite_flat).
 _FLAT_WASTE = 1.25
@@ -100,17 +107,42 @@ def _flat(source, sizes, strides, n, image_elements, *shifts):
                                     [_DYNAMIC if offset is not None else 0], sizes, strides).result
 
 
+def _tap_major(weight):
+    """The filter ``[F, C, KH, KW]`` copied tap-major, ``[KH, KW, F, C]``:
+    each tap's ``[F, C]`` matrix contiguous (a register tile broadcasts
+    consecutive channels of a row from one cache line, not one per 2)."""
+    f_, c_, kh_, kw_ = ir.MemRefType(weight.type).shape
+    element = ir.MemRefType(weight.type).element_type
+    if kh_ == kw_ == 1:  # one tap: the filter is [F, C] already (a view, no copy)
+        i64 = ir.IntegerType.get_signless(64)
+        groups = lambda gs: ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in gs])
+        flat = memref.CollapseShapeOp(ir.MemRefType.get([f_, c_], element), weight, groups([[0], [1, 2, 3]])).result
+        return memref.ExpandShapeOp(ir.MemRefType.get([1, 1, f_, c_], element), flat, groups([[0, 1, 2], [3]]),
+                                    [], [1, 1, f_, c_]).result, False
+    packed = memref.AllocOp(ir.MemRefType.get([kh_, kw_, f_, c_], element), [], [], alignment=64).result
+    d = [ir.AffineDimExpr.get(i) for i in range(4)]
+    read = ir.AffineMapAttr.get(ir.AffineMap.get(4, 0, [d[2], d[3], d[0], d[1]]))
+    write = ir.AffineMapAttr.get(ir.AffineMap.get_identity(4))
+    parallel = ir.Attribute.parse("#linalg.iterator_type<parallel>")
+    op = linalg.GenericOp([], [weight], [packed], ir.ArrayAttr.get([read, write]), ir.ArrayAttr.get([parallel] * 4))
+    block = op.regions[0].blocks.append(element, element)
+    with ir.InsertionPoint(block):
+        linalg.YieldOp([block.arguments[0]])
+    return packed, True
+
+
 def _for_each_tap(weight, body) -> None:
     """``body(kh, kw, filt)`` for every filter tap, in two ``scf.for``
-    loops; ``filt`` is the tap's ``[F, C]`` view of the filter."""
-    f_, c_, kh_, kw_ = ir.MemRefType(weight.type).shape
+    loops; ``filt`` is the tap's ``[F, C]`` view of the filter (``weight``
+    tap-major, see ``_tap_major``)."""
+    kh_, kw_, f_, c_ = ir.MemRefType(weight.type).shape
     zero, one = index_constant(0), index_constant(1)
     taps_h = scf.ForOp(zero, index_constant(kh_), one)
     with ir.InsertionPoint(taps_h.body):
         taps_w = scf.ForOp(zero, index_constant(kw_), one)
         with ir.InsertionPoint(taps_w.body):
             kh, kw = taps_h.induction_variable, taps_w.induction_variable
-            filt = _view(weight, [0, 0, kh, kw], [f_, c_, 1, 1], [1, 1, 1, 1], [f_, c_], [c_ * kh_ * kw_, kh_ * kw_])
+            filt = _view(weight, [kh, kw, 0, 0], [1, 1, f_, c_], [1, 1, 1, 1], [f_, c_], [c_, 1])
             body(kh, kw, filt)
             scf.YieldOp([])
         scf.YieldOp([])
@@ -146,13 +178,17 @@ class DecomposeConvToMatmuls(ModulePass):
             operands = list(op.operands)
             if len(operands) == 3 and all(_static_identity(v.type) for v in operands):
                 with op.location, ir.InsertionPoint(op):
-                    self._rewrite(op, *operands)
+                    image, weight, out = operands
+                    packed, copied = _tap_major(weight)
+                    self._rewrite(op, image, packed, out)
+                    if copied:
+                        memref.DeallocOp(packed)
                 op.erase()
 
     @classmethod
     def _rewrite(cls, op, image, weight, out):
         n_, c_, h_, w_ = ir.MemRefType(image.type).shape
-        f_, _, kh_, kw_ = ir.MemRefType(weight.type).shape
+        kh_, kw_, f_, _ = ir.MemRefType(weight.type).shape
         _, _, oh_, ow_ = ir.MemRefType(out.type).shape
         sh, sw = _pair(op, "strides")
         dh, dw = _pair(op, "dilations")
@@ -188,7 +224,7 @@ class DecomposeConvToMatmuls(ModulePass):
         ``[F, OH, W]`` buffer (its valid columns copied from the output
         first, the others zeroed) that is copied back afterwards."""
         n_, c_, h_, w_ = ir.MemRefType(image.type).shape
-        f_, _, kh_, kw_ = ir.MemRefType(weight.type).shape
+        kh_, kw_, f_, _ = ir.MemRefType(weight.type).shape
         _, _, oh_, ow_ = ir.MemRefType(out.type).shape
         element = ir.MemRefType(out.type).element_type
         span = (oh_ - 1) * w_ + ow_
