@@ -4,6 +4,7 @@ Programs torch-mlir's convert-torch-to-linalg is known to segfault on run in
 a child process each: a crash fails the test instead of killing pytest.
 """
 
+import re
 import subprocess
 import sys
 
@@ -135,3 +136,17 @@ def test_batch_norm_vectorizes():
         compiled = fxc.compile(bn, (x,))
         torch.testing.assert_close(compiled(x), bn(x))
         assert "cf.assert" not in fxc.compile(bn, (x,), stop_after="bufferized").ir("bufferized")
+
+
+def test_row_reductions_end_in_a_shuffle_tree():
+    """A row's partial sums (a vector carried through the loop) are reduced
+    once by llvm.vector.reduce.fadd, reassociated into a shuffle tree, not
+    by a chain of one scalar add per lane (lower-vector-multi-reduction's
+    default inner-parallel lowering: 64 dependent adds per row)."""
+    m = torch.nn.LayerNorm(1024)
+    x = torch.randn(8, 1024)
+    llvm = fxc.compile(m, (x,), stop_after="llvm").ir("llvm")
+    assert "llvm.intr.vector.reduce.fadd" in llvm
+    assert not re.search(r"llvm\.fadd .* : vector<1xf32>", llvm)
+    with torch.no_grad():
+        torch.testing.assert_close(fxc.compile(m, (x,))(x), m(x))

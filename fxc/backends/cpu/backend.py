@@ -53,7 +53,9 @@ def _vectorize(options) -> tuple:
         f"fxc-fuse-attention{{parallel={parallel}}}",
         f"fxc-fuse-rows{{parallel={parallel}}}",
         f"fxc-convert-linalg-to-vector{{vector-bits={options.vector_bits} parallel={parallel}}}",
-        "func.func(lower-vector-multi-reduction)",
+        # Horizontal reductions as vector.reduction (a shuffle tree, reassociated:
+        # convert-vector-to-llvm below), not a chain of one add per lane.
+        "func.func(lower-vector-multi-reduction{lowering-strategy=inner-reduction})",
         "convert-vector-to-scf",
         *(("scf-forall-to-parallel",) if options.openmp else ()),
         "canonicalize",
