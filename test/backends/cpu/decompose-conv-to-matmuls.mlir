@@ -108,3 +108,28 @@ func.func @integer(%i: memref<1x3x16x16xi32>, %w: memref<8x3x3x3xi32>, %o: memre
   linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%i, %w : memref<1x3x16x16xi32>, memref<8x3x3x3xi32>) outs(%o : memref<1x8x14x14xi32>)
   return
 }
+
+// The output holds zeros (bufferization's copy of a zero-filled buffer, as
+// torch-mlir's convolution without bias starts): the accumulator is filled
+// with zeros instead of the output being copied into it, and the copy, whose
+// values the convolution overwrites unread, is gone.
+// CHECK-LABEL: func.func @zero_output(
+// CHECK:      %[[ZEROS:.*]] = memref.alloc() : memref<1x16x8x8xf32>
+// CHECK:      linalg.fill ins(%{{.*}} : f32) outs(%[[ZEROS]] : memref<1x16x8x8xf32>)
+// CHECK-NOT:  memref.copy
+// CHECK:      %[[ACC:.*]] = memref.alloc() : memref<16x8x10xf32>
+// CHECK:      scf.for
+// CHECK-NOT:    linalg.generic
+// CHECK:        linalg.fill ins(%{{.*}} : f32) outs(%[[ACC]] : memref<16x8x10xf32>)
+// CHECK-NOT:    linalg.generic
+// CHECK:        scf.parallel
+// CHECK:        linalg.generic {{.*}} outs(%{{.*}} : memref<16x8x8xf32, strided<[64, 8, 1], offset: ?>>)
+func.func @zero_output(%i: memref<1x8x10x10xf32>, %w: memref<16x8x3x3xf32>, %o: memref<1x16x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %zeros = memref.alloc() : memref<1x16x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%zeros : memref<1x16x8x8xf32>)
+  memref.copy %zeros, %o : memref<1x16x8x8xf32> to memref<1x16x8x8xf32>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%i, %w : memref<1x8x10x10xf32>, memref<16x8x3x3xf32>) outs(%o : memref<1x16x8x8xf32>)
+  memref.dealloc %zeros : memref<1x16x8x8xf32>
+  return
+}

@@ -11,7 +11,10 @@ each tap ``(kh, kw)`` of image ``n`` is one matmul::
 
 (positions ``ow >= OW`` of each row are computed and dropped; the last read
 is the plane's last element).  ``ACC`` is a ``[F, OH, W]`` buffer: the
-output is copied in first and back after the taps; a 1-wide filter
+output is copied in first (or, where it holds a constant, as the zeros
+torch-mlir starts a convolution without bias from, the buffer is filled
+with it, and the copy that put them in the output goes) and back after the
+taps; a 1-wide filter
 (``W == OW``) accumulates into the output directly.  The positions are
 cut into blocks of 128, one ``scf.parallel`` iteration each (threads), and
 a block runs every tap in turn, its ``[F, 128]`` accumulator staying in
@@ -47,6 +50,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, memref, scf
 
 from fxc._mlir_compat import index_constant, nested_ops
+from fxc.backends.cpu.passes.fuse_rows import root
 from fxc.compiler.passes import ModulePass, register
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset() if hasattr(ir.ShapedType, "get_dynamic_stride_or_offset") \
@@ -131,6 +135,44 @@ def _tap_major(weight):
     return packed, True
 
 
+def _touches(op, buf) -> bool:
+    """Whether ``op`` (or an op nested in it) has an operand that is ``buf``
+    or a view of it."""
+    return any(root(v) == buf for o in [op, *nested_ops(op)] for v in o.operands
+               if isinstance(v.type, ir.MemRefType))
+
+
+def _writes(op, value) -> bool:
+    """Whether ``op`` writes exactly ``value`` as a whole (a fill of it, a
+    copy into it)."""
+    if op.name == "linalg.fill":
+        return op.operands[-1] == value
+    return op.name == "memref.copy" and op.operands[1] == value
+
+
+def _constant_before(op, value):
+    """``(c, writer)`` if the last op before ``op`` (in its block) that
+    touches ``value``'s buffer sets all of ``value`` to the constant ``c``:
+    a fill, or a copy of a buffer whose last toucher before it is a fill;
+    else None."""
+    buf = root(value)
+    block_ops = [o.operation for o in op.operation.block.operations]
+    i = next(j for j, o in enumerate(block_ops) if o == op.operation)
+    for o in reversed(block_ops[:i]):
+        if not _touches(o, buf):
+            continue
+        if not _writes(o, value):
+            return None
+        source = o.operands[0]
+        if o.name == "memref.copy":
+            found = _constant_before(o, source) if root(source) == source else None
+            return (found[0], o) if found else None
+        if isinstance(source.owner, ir.Block) or source.owner.operation.name != "arith.constant":
+            return None
+        return ir.FloatAttr(source.owner.operation.attributes["value"]).value, o
+    return None
+
+
 def _for_each_tap(weight, body) -> None:
     """``body(kh, kw, filt)`` for every filter tap, in two ``scf.for``
     loops; ``filt`` is the tap's ``[F, C]`` view of the filter (``weight``
@@ -193,7 +235,7 @@ class DecomposeConvToMatmuls(ModulePass):
         sh, sw = _pair(op, "strides")
         dh, dw = _pair(op, "dilations")
         if sh == sw == 1 and w_ <= _FLAT_WASTE * ow_:
-            cls._rewrite_flat(image, weight, out, dh, dw)
+            cls._rewrite_flat(image, weight, out, dh, dw, _constant_before(op, out) if w_ != ow_ else None)
             return
         zero, one = index_constant(0), index_constant(1)
         rows = scf.ParallelOp([], [zero, zero], [index_constant(n_), index_constant(oh_)], [one, one], [])
@@ -214,7 +256,7 @@ class DecomposeConvToMatmuls(ModulePass):
             scf.ReduceOp([], 0)
 
     @staticmethod
-    def _rewrite_flat(image, weight, out, dh, dw):
+    def _rewrite_flat(image, weight, out, dh, dw, init=None):
         """Stride 1: output position ``j = oh * W + ow`` of a row-major
         ``[OH, W]`` plane reads input position ``j + kh*dh*W + kw*dw``, so
         each tap is one ``[F, C] x [C, N]`` matmul over
@@ -238,8 +280,11 @@ class DecomposeConvToMatmuls(ModulePass):
                 out_n = _view(out, [n, 0, 0, 0], [1, f_, oh_, ow_], [1, 1, 1, 1], [f_, oh_, ow_], [oh_ * ow_, ow_, 1])
                 valid = _view(acc, [0, 0, 0], [f_, oh_, ow_], [1, 1, 1], [f_, oh_, ow_], [oh_ * w_, w_, 1])
                 past = _view(acc, [0, 0, ow_], [f_, oh_, w_ - ow_], [1, 1, 1], [f_, oh_, w_ - ow_], [oh_ * w_, w_, 1])
-                linalg.fill(arith.ConstantOp(element, 0.0).result, outs=[past])
-                _copy(out_n, valid)
+                if init is None:
+                    linalg.fill(arith.ConstantOp(element, 0.0).result, outs=[past])
+                    _copy(out_n, valid)
+                else:  # the output holds a constant: the accumulator starts from it
+                    linalg.fill(arith.ConstantOp(element, init[0]).result, outs=[acc])
 
             def taps(start, width, sequential):
                 """Every tap's matmul over positions [start, start + width)."""
@@ -283,3 +328,5 @@ class DecomposeConvToMatmuls(ModulePass):
             scf.YieldOp([])
         if acc is not None:
             memref.DeallocOp(acc)
+        if init is not None and init[1].name == "memref.copy":
+            init[1].erase()  # what it wrote is overwritten whole, unread
