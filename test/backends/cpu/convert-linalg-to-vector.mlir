@@ -302,3 +302,33 @@ func.func @sum_of_squares(%a: memref<8x128xf32>, %m: memref<8x1xf32>, %b: memref
   }
   return
 }
+
+// An NCHW activation (56-wide rows: 8-lane vectors) with a per-channel
+// operand: the two innermost loops run as one 3136-long loop over
+// collapsed views (64-wide vectors), the per-channel operand read as it was.
+// AVX512-LABEL: func.func @channel_scale_56(
+// AVX512: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x64x56x56xf32> into memref<1x64x3136xf32>
+// AVX512: scf.forall (%{{.*}}) in (64) {
+// AVX512:   scf.for %{{.*}} = %c0 to %c3136 step %c64 {
+// AVX512:     arith.mulf %{{.*}} : vector<1x1x64xf32>
+// A row-wise operand (one value per (c, h)) reads one loop of the two: the
+// loops stay apart.
+// AVX512-LABEL: func.func @row_scale_56(
+// AVX512-NOT: memref.collapse_shape
+// AVX512: return
+func.func @channel_scale_56(%x: memref<1x64x56x56xf32>, %s: memref<64x1x1xf32>, %y: memref<1x64x56x56xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1, 0, 0)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x, %s : memref<1x64x56x56xf32>, memref<64x1x1xf32>) outs(%y : memref<1x64x56x56xf32>) {
+  ^bb0(%in: f32, %sc: f32, %out: f32):
+    %m = arith.mulf %in, %sc : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+func.func @row_scale_56(%x: memref<64x56x56xf32>, %s: memref<64x56xf32>, %y: memref<64x56x56xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %s : memref<64x56x56xf32>, memref<64x56xf32>) outs(%y : memref<64x56x56xf32>) {
+  ^bb0(%in: f32, %sc: f32, %out: f32):
+    %m = arith.mulf %in, %sc : f32
+    linalg.yield %m : f32
+  }
+  return
+}
