@@ -550,11 +550,3 @@ def _innermost_contiguous(mp, rank: int) -> bool:
         elif not (isinstance(r, ir.AffineConstantExpr) and ir.AffineConstantExpr(r).value == 0):
             return False
     return True
-
-
-def _loop_extent(maps, shapes, dim: int) -> int:
-    for mp, shape in zip(maps, shapes):
-        for i, r in enumerate(mp.results):
-            if isinstance(r, ir.AffineDimExpr) and ir.AffineDimExpr(r).position == dim:
-                return shape[i]
-    return 1
