@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
-from fxc.backends.cpu.passes.fuse_rows import VIEWS, Access, accesses, root
+from fxc.backends.cpu.passes.fuse_rows import Access, accesses, root, writers
 
 CONTRACTION = "linalg.batch_matmul"
 COPY = "memref.copy"
@@ -20,17 +20,6 @@ def op_accesses(op) -> list | None:
         return accesses(op)
     rank = ir.MemRefType(op.operands[1].type).rank
     return [Access(op.operands[0], list(range(rank)), False), Access(op.operands[1], list(range(rank)), True)]
-
-
-def buffers(op) -> tuple[list, list]:
-    """The buffers ``op`` accesses and those it writes (its outs)."""
-    values = [v for v in op.operands if isinstance(v.type, ir.MemRefType)]
-    if op.name == COPY:
-        return values, values[1:]
-    if "operandSegmentSizes" not in op.attributes:
-        return values, values
-    outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1]
-    return values, values[len(values) - outs:]
 
 
 # -- Causal masks: the keys a block of rows all mask are left out ----------
@@ -72,25 +61,6 @@ def _constant(value: ir.Value):
     return None
 
 
-def _writers(buf: ir.Value) -> list:
-    """The ops that write ``buf`` (an allocation), through views; None if
-    an op other than a linalg op, a view or a dealloc uses it."""
-    found = []
-    for use in buf.uses:
-        user = use.owner.operation
-        if user.name in VIEWS:
-            more = _writers(user.results[0])
-            if more is None:
-                return None
-            found += more
-        elif user.name.startswith("linalg."):
-            if any(v == buf for v in buffers(user)[1]):
-                found.append(user)
-        elif user.name != "memref.dealloc":
-            return None
-    return found
-
-
 def _body(op) -> list:
     return [o.operation for o in op.regions[0].blocks[0].operations]
 
@@ -98,11 +68,11 @@ def _body(op) -> list:
 def _is_arange(buf: ir.Value) -> bool:
     """Whether ``buf`` is a 1-d integer buffer that one generic fills with
     its indices (``arange``) and nothing else writes."""
-    writers = _writers(buf) if not isinstance(buf.owner, ir.Block) else None
-    if not writers or len(writers) != 1 or writers[0].name != "linalg.generic":
+    written_by = writers(buf) if not isinstance(buf.owner, ir.Block) else None
+    if not written_by or len(written_by) != 1 or written_by[0].name != "linalg.generic":
         return False
-    body = _body(writers[0])
-    return (ir.MemRefType(buf.type).rank == 1 and len(writers[0].operands) == 1 and len(body) == 3
+    body = _body(written_by[0])
+    return (ir.MemRefType(buf.type).rank == 1 and len(written_by[0].operands) == 1 and len(body) == 3
             and [o.name for o in body] == ["linalg.index", "arith.index_cast", "linalg.yield"]
             and ir.IntegerAttr(body[0].attributes["dim"]).value == 0)
 
@@ -114,10 +84,10 @@ def _causal_diagonal(mask: ir.Value, length: int, keys: int) -> int | None:
     if isinstance(mask.owner, ir.Block) or mask.owner.operation.name != "memref.alloc":
         return None
     t = ir.MemRefType(mask.type)
-    writers = _writers(mask)
-    if [d for d in t.shape if d != 1] != [length, keys] or not writers or len(writers) != 1:
+    written_by = writers(mask)
+    if [d for d in t.shape if d != 1] != [length, keys] or not written_by or len(written_by) != 1:
         return None
-    op = writers[0]
+    op = written_by[0]
     if op.name != "linalg.generic" or len(op.operands) != 3 or op.operands[2] != mask or t.rank != 2:
         return None
     acc = accesses(op)

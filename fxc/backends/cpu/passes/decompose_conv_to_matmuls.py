@@ -279,8 +279,9 @@ class DecomposeConvToMatmuls(ModulePass):
             if not direct:
                 out_n = _view(out, [n, 0, 0, 0], [1, f_, oh_, ow_], [1, 1, 1, 1], [f_, oh_, ow_], [oh_ * ow_, ow_, 1])
                 valid = _view(acc, [0, 0, 0], [f_, oh_, ow_], [1, 1, 1], [f_, oh_, ow_], [oh_ * w_, w_, 1])
-                past = _view(acc, [0, 0, ow_], [f_, oh_, w_ - ow_], [1, 1, 1], [f_, oh_, w_ - ow_], [oh_ * w_, w_, 1])
                 if init is None:
+                    past = _view(acc, [0, 0, ow_], [f_, oh_, w_ - ow_], [1, 1, 1], [f_, oh_, w_ - ow_],
+                                 [oh_ * w_, w_, 1])
                     linalg.fill(arith.ConstantOp(element, 0.0).result, outs=[past])
                     _copy(out_n, valid)
                 else:  # the output holds a constant: the accumulator starts from it

@@ -73,10 +73,10 @@ from torch_mlir.dialects import arith, linalg, memref, scf
 from fxc._mlir_compat import index_constant
 from fxc.backends.cpu.passes._attention_ops import CONTRACTION as _CONTRACTION
 from fxc.backends.cpu.passes._attention_ops import COPY as _COPY
-from fxc.backends.cpu.passes._attention_ops import buffers as _buffers
 from fxc.backends.cpu.passes._attention_ops import causal_plan
 from fxc.backends.cpu.passes._attention_ops import op_accesses as _accesses
 from fxc.backends.cpu.passes.fuse_rows import MOVED_AFTER, MOVED_BEFORE, VIEWS, BlockFusionPass, accesses, loops, root
+from fxc.backends.cpu.passes.fuse_rows import buffers as _buffers
 from fxc.compiler.passes import register
 
 _ROW_OPS = ("linalg.fill", "linalg.generic", _CONTRACTION, _COPY)

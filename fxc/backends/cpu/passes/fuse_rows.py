@@ -113,6 +113,39 @@ def root(value: ir.Value) -> ir.Value:
     return value
 
 
+def buffers(op) -> tuple[list, list]:
+    """The buffers ``op`` accesses and those it writes (its outs)."""
+    values = [v for v in op.operands if isinstance(v.type, ir.MemRefType)]
+    if op.name == "memref.copy":
+        return values, values[1:]
+    if op.name in ("linalg.transpose", "linalg.broadcast"):  # one input, one init
+        return values, values[1:]
+    if "operandSegmentSizes" not in op.attributes:
+        return values, values  # (not known: all of them)
+    outs = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[-1]
+    return values, values[len(values) - outs:]
+
+
+def writers(buf: ir.Value) -> list | None:
+    """The ops that write ``buf`` (an allocation or argument), through
+    views; None if an op other than a linalg op, a ``memref.copy``, a view
+    or a dealloc uses it (what it does to ``buf`` is not known)."""
+    found = []
+    for use in buf.uses:
+        user = use.owner.operation
+        if user.name in VIEWS:
+            more = writers(user.results[0])
+            if more is None:
+                return None
+            found += more
+        elif user.name.startswith("linalg.") or user.name == "memref.copy":
+            if any(v == buf for v in buffers(user)[1]):
+                found.append(user)
+        elif user.name != "memref.dealloc":
+            return None
+    return found
+
+
 def _rows(ops: list) -> tuple[int, list] | None:
     """The largest L (and the L extents) for which ``ops`` can run row by
     row over their first L loops; None if there is none."""

@@ -28,13 +28,11 @@ writes; the transpose stays for any other user.
 
 from __future__ import annotations
 
-import math
-
 from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, memref, scf
 
 from fxc._mlir_compat import index_constant, nested_ops
-from fxc.backends.cpu.passes.fuse_rows import VIEWS
+from fxc.backends.cpu.passes.fuse_rows import writers
 from fxc.compiler.passes import ModulePass, register
 
 #: Multiply-adds below which the panel loop runs on one thread.
@@ -48,33 +46,6 @@ def _static_f32(value: ir.Value) -> bool:
     return t.has_static_shape and isinstance(t.element_type, ir.F32Type)
 
 
-def _identity(value: ir.Value) -> bool:
-    t = ir.MemRefType(value.type)
-    strides, offset = t.get_strides_and_offset()
-    return offset == 0 and strides == [math.prod(t.shape[i + 1:]) for i in range(t.rank)]
-
-
-def _is_written(value: ir.Value) -> bool:
-    """Whether any op writes ``value`` (through views): a linalg op's output,
-    a copy's target, or a use this pass does not know."""
-    for use in value.uses:
-        user = use.owner.operation
-        if user.name in VIEWS:
-            if _is_written(user.results[0]):
-                return True
-        elif user.name.startswith("linalg."):
-            outs = list(ir.DenseI32ArrayAttr(user.attributes["operandSegmentSizes"]))[-1] \
-                if "operandSegmentSizes" in user.attributes else 1
-            if any(v == value for v in list(user.operands)[len(user.operands) - outs:]):
-                return True
-        elif user.name == "memref.copy":
-            if user.operands[1] == value:
-                return True
-        elif user.name not in ("memref.dealloc", "func.return"):
-            return True
-    return False
-
-
 def _read_only_source(value: ir.Value) -> bool:
     """A function argument or a global, never written."""
     owner = value.owner
@@ -82,7 +53,7 @@ def _read_only_source(value: ir.Value) -> bool:
         source = True
     else:
         source = owner.operation.name == "memref.get_global"
-    return source and not _is_written(value)
+    return source and writers(value) == []
 
 
 _DEFAULT_MAPS = ("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
