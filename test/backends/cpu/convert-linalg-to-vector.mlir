@@ -4,11 +4,13 @@
 // A float matmul: cache tiles (an scf.forall when parallel), then an
 // mr x (2 * lanes) register tile whose accumulator is loaded once, carried
 // through the K loop and updated by one vector.fma per row, then stored.
+// The register tiles go down a column of the cache tile before the next
+// (B's panel stays in L1).
 
 // AVX512-LABEL: func.func @matmul(
 // AVX512: scf.forall (%{{.*}}, %{{.*}}) in (2, 2) {
-// AVX512:   scf.for %{{.*}} = %c0 to %c64 step %c8 {
-// AVX512:     scf.for %{{.*}} = %c0 to %c256 step %c32 {
+// AVX512:   scf.for %{{.*}} = %c0 to %c256 step %c32 {
+// AVX512:     scf.for %{{.*}} = %c0 to %c64 step %c8 {
 // AVX512:       vector.load %{{.*}} vector<32xf32>
 // AVX512:       %{{.*}} = scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>) {
 // AVX512-COUNT-8: vector.fma %{{.*}} : vector<32xf32>
@@ -16,13 +18,22 @@
 // AVX512-COUNT-8: vector.store %{{.*}} vector<32xf32>
 // AVX512-NOT: linalg.matmul
 
-// Without parallel, the cache tiles are scf.for loops; AVX2 takes 4 x 16
-// register tiles.
+// Without parallel, the cache tiles are scf.for loops.  AVX2's 16
+// registers take 6 x 16 register tiles (12 accumulators): the 128 rows
+// split into 126 of them and a remainder of 2 rows with 2 x 16 tiles.
 // AVX2-LABEL: func.func @matmul(
 // AVX2-NOT: scf.forall
-// AVX2: scf.for %{{.*}} = %c0 to %c128 step %c64 {
-// AVX2: iter_args(%{{.*}} = %{{.*}}) -> (vector<4x16xf32>) {
-// AVX2-COUNT-4: vector.fma %{{.*}} : vector<16xf32>
+// AVX2: memref.subview %arg0[0, 0] [126, 32] [1, 1]
+// AVX2: scf.for %{{.*}} = %c0 to %c126 step %c42 {
+// AVX2:   scf.for %{{.*}} = %c0 to %c512 step %c256 {
+// AVX2:     scf.for %{{.*}} = %c0 to %c256 step %c16 {
+// AVX2:       scf.for %{{.*}} = %c0 to %c42 step %c6 {
+// AVX2: iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>) {
+// AVX2-COUNT-6: vector.fma %{{.*}} : vector<16xf32>
+// AVX2: memref.subview %arg0[126, 0] [2, 32] [1, 1]
+// AVX2: iter_args(%{{.*}} = %{{.*}}) -> (vector<2x16xf32>) {
+// AVX2-COUNT-2: vector.fma %{{.*}} : vector<16xf32>
+// AVX2-NOT: linalg.matmul
 func.func @matmul(%a: memref<128x32xf32>, %b: memref<32x512xf32>, %c: memref<128x512xf32>) {
   linalg.matmul ins(%a, %b : memref<128x32xf32>, memref<32x512xf32>) outs(%c : memref<128x512xf32>)
   return

@@ -7,7 +7,10 @@
 // [F, OH, W] buffer whose W - OW extra columns are computed and dropped.
 // The (OH-1)*W + OW = 3246 positions are 25 blocks of 128 and one of 46,
 // one parallel loop over the blocks with every tap inside a block (its
-// accumulator stays in cache; the matmuls are sequential inside).  The
+// accumulator stays in cache; the matmuls are sequential inside).  A
+// block's taps read a window of the input copied first: [C, 128 + 118]
+// (the 2 * 58 + 2 positions of the taps' shifts), rows 272 apart (17
+// cache lines, odd: they spread over L1's sets).  The
 // filter is first copied tap-major, [KH, KW, F, C]: each tap's [F, C]
 // matrix contiguous.
 // CHECK-LABEL: func.func @conv3x3(
@@ -24,11 +27,16 @@
 // CHECK:          %[[START:.*]] = arith.muli %[[B]], %c128
 // CHECK:          scf.if
 // CHECK:            %[[FLAT:.*]] = memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 128], strides: [3248, 1]
+// CHECK:            %[[WINDOW:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x272xf32>
+// CHECK:            %[[SOURCE:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 246], strides: [3364, 1] : memref<2x32x58x58xf32>
+// CHECK:            %[[DEST:.*]] = memref.reinterpret_cast %[[WINDOW]] to offset: [0], sizes: [32, 246], strides: [272, 1]
+// CHECK:            linalg.generic {{.*}} ins(%[[SOURCE]] {{.*}} outs(%[[DEST]] {{.*}} attrs =  {fxc.sequential}
 // CHECK:            scf.for %[[KH:.*]] = %{{.*}} to %c3
 // CHECK:              scf.for %[[KW:.*]] = %{{.*}} to %c3
 // CHECK:                %[[W:.*]] = memref.subview %[[TAPS]][%[[KH]], %[[KW]], 0, 0] [1, 1, 64, 32] [1, 1, 1, 1] : memref<3x3x64x32xf32> to memref<64x32xf32, strided<[32, 1], offset: ?>>
-// CHECK:                %[[POS:.*]] = memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [32, 128], strides: [3364, 1] : memref<2x32x58x58xf32> to memref<32x128xf32, strided<[3364, 1], offset: ?>>
+// CHECK:                %[[POS:.*]] = memref.reinterpret_cast %[[WINDOW]] to offset: [%{{.*}}], sizes: [32, 128], strides: [272, 1] : memref<32x272xf32> to memref<32x128xf32, strided<[272, 1], offset: ?>>
 // CHECK:                linalg.matmul {fxc.sequential} ins(%[[W]], %[[POS]] : {{.*}}) outs(%[[FLAT]] : {{.*}})
+// CHECK:            memref.dealloc %[[WINDOW]]
 // CHECK:          } else {
 // CHECK:            memref.reinterpret_cast %[[ACC]] to offset: [%[[START]]], sizes: [64, 46], strides: [3248, 1]
 // CHECK:                linalg.matmul {fxc.sequential}

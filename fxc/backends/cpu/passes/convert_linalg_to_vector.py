@@ -113,9 +113,40 @@ def _largest_divisor(n: int | None, candidates) -> int:
     return next((c for c in candidates if c >= 1 and n % c == 0), 1)
 
 
-def _tile(handle: str, sizes, out: str, forall: bool, lines: list) -> None:
+def _register_rows(lanes: int) -> int:
+    """Rows of a contraction's register tile (two vectors wide): 8 x 2
+    accumulators of AVX-512's 32 registers; 6 x 2 of AVX2's (or SSE's,
+    NEON's) 16, with two for the row of B and one for A's broadcast: 12
+    independent FMA chains, more than the 2 pipes x 4 cycles of latency
+    that 4 x 2 only just cover."""
+    return 8 if lanes >= 16 else 6
+
+
+def _split(handle: str, extent, units, dimension: int, tag: str, lines: list) -> list:
+    """``[(handle, extent)]`` of the parts of ``handle``'s op along
+    ``dimension``: for each unit in turn, a part of whole units and the
+    rest (a static extent the unit does not divide); the last part is the
+    remainder."""
+    parts = []
+    for unit in units:
+        if extent is None or extent <= unit or extent % unit == 0:
+            continue
+        main = extent // unit * unit
+        t = f"{tag}_{len(parts)}"
+        lines.append(f"  %sp{t} = transform.structured.split %{handle} after {main}"
+                     f" {{dimension = {dimension}}} : !transform.any_op")
+        lines.append(f"  %sm{t}, %sr{t} = transform.split_handle %sp{t}"
+                     " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)")
+        parts.append((f"sm{t}", main))
+        extent, handle = extent - main, f"sr{t}"
+    return parts + [(handle, extent)]
+
+
+def _tile(handle: str, sizes, out: str, forall: bool, lines: list, interchange=None) -> None:
     n = sum(1 for s in sizes if s)
     sizes_text = ", ".join(str(s) for s in sizes)
+    if interchange:
+        sizes_text += "] interchange = [" + ", ".join(str(i) for i in interchange)
     if forall:
         lines.append(f"  %{out}, %{out}_l = transform.structured.tile_using_forall %{handle} tile_sizes [{sizes_text}]"
                      " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)")
@@ -224,21 +255,17 @@ class ConvertLinalgToVector(ModulePass):
         # row): split into a part of whole vectors and a remainder, each
         # with its own register tile, rather than one narrow tile for all.
         # A long one: first a part of whole cache tiles (256 wide).
-        parts, rest, handle = [], n, f"m{index}"
-        for unit in ((_CACHE_N, lanes) if lanes >= 4 else ()):
-            if rest is None or rest <= unit or rest % unit == 0:
-                continue
-            main = rest // unit * unit
-            tag = f"{index}_{len(parts)}"
-            lines.append(f"  %sp{tag} = transform.structured.split %{handle} after {main}"
-                         f" {{dimension = {len(batch) + 1}}} : !transform.any_op")
-            lines.append(f"  %sm{tag}, %sr{tag} = transform.split_handle %sp{tag}"
-                         " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)")
-            parts.append((f"sm{tag}", main))
-            rest, handle = rest - main, f"sr{tag}"
-        parts.append((handle, rest))
-        for j, (handle, n_part) in enumerate(parts):
-            self._tile_contraction(handle, f"{index}_{j}", batch, m, n_part, k, lanes, parallel, lines)
+        # A static M that the register tile's rows do not divide (64 rows
+        # of 6-row tiles): the same, one part of whole register tiles and
+        # the rest.
+        rows = _register_rows(lanes)
+        m_parts = _split(f"m{index}", m, (rows,), len(batch), f"{index}r", lines)
+        for i, (m_handle, m_part) in enumerate(m_parts):
+            n_parts = _split(m_handle, n, (_CACHE_N, lanes) if lanes >= 4 else (), len(batch) + 1,
+                             f"{index}_{i}", lines)
+            for j, (handle, n_part) in enumerate(n_parts):
+                self._tile_contraction(handle, f"{index}_{i}_{j}", batch, m_part, n_part, k, lanes, parallel,
+                                       lines)
         lines.append("  transform.yield\n  }")
         return lines
 
@@ -247,7 +274,7 @@ class ConvertLinalgToVector(ModulePass):
         """Cache tiles (an scf.forall when ``parallel`` and there are two
         or more), then register tiles, vectorized, for one contraction of
         the given sizes (None: dynamic, peeled)."""
-        mr = _largest_divisor(m, (8 if lanes >= 16 else 4, 4, 2, 1))
+        mr = _largest_divisor(m, (_register_rows(lanes), 4, 2, 1))
         nr = _largest_divisor(n, (2 * lanes, lanes, lanes // 2, 4, 2, 1))
         mc = _largest_divisor(m, [c for c in range(64, 0, -1) if c % mr == 0])
         nc = _largest_divisor(n, [c for c in range(_CACHE_N, 0, -1) if c % nr == 0])
@@ -277,7 +304,11 @@ class ConvertLinalgToVector(ModulePass):
                 split += [(main, mt, nt), (rest, mt, 1)]
             variants = split
         for j, (h, mt, nt) in enumerate(variants):
-            _tile(h, inner + [mt, nt, 1], f"r{tag}_{j}", False, lines)
+            # Register tiles column-major in the cache tile: B's [k, nr]
+            # panel stays in L1 while A's rows stream past it (BLIS's
+            # order), rather than all of B streaming past each row of A.
+            b = len(batch)
+            _tile(h, inner + [mt, nt, 1], f"r{tag}_{j}", False, lines, interchange=[*range(b), b + 1, b, b + 2])
             lines.append(f"  transform.structured.vectorize %r{tag}_{j} : !transform.any_op")
 
     def _plan_transpose(self, op, index):

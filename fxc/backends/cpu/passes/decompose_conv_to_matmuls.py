@@ -22,6 +22,14 @@ cache; each matmul is wide enough for full-width register tiles.  (Blocks
 of 128 rather than 256 split the positions more evenly over the threads:
 a 56 x 56 image is 26 blocks, not 13.)
 
+A block's taps read positions ``[start, start + block + halo)`` of every
+channel (``halo = (KH-1)*dh*W + (KW-1)*dw``): they are copied once into a
+window, ``[C, block + halo]`` with rows an odd number of cache lines apart,
+and the taps read views of it.  The image's own rows (a plane apart, a
+page or more) would cost a TLB entry and a line per channel at every step
+of the reduction, and share cache sets; the copy is ``1 / (F * taps)`` of
+the work.  (A 1 x 1 filter reads each position once: no window.)
+
 The filter is copied tap-major first (``[KH, KW, F, C]``, ``W[kh, kw]``
 above is then contiguous): a register tile broadcasts a filter row's
 consecutive channels from one cache line, not from one line per two
@@ -111,6 +119,18 @@ def _flat(source, sizes, strides, n, image_elements, *shifts):
                                     [_DYNAMIC if offset is not None else 0], sizes, strides).result
 
 
+def _window_row(width: int, element) -> int:
+    """The row stride (elements) of a block's window of ``width``
+    positions: whole 64-byte lines, an odd number of them.  The taps'
+    matmuls read the window a row per step of their reduction; rows a
+    power-of-two multiple of lines apart would share a few of L1's sets
+    (1 KiB apart: 64 rows in 4 sets of 8 ways), rows an odd number apart
+    use them all."""
+    per_line = 64 // (ir.FloatType(element).width // 8)
+    lines = -(-width // per_line)
+    return (lines + 1 - lines % 2) * per_line
+
+
 def _tap_major(weight):
     """The filter ``[F, C, KH, KW]`` copied tap-major, ``[KH, KW, F, C]``:
     each tap's ``[F, C]`` matrix contiguous (a register tile broadcasts
@@ -196,7 +216,7 @@ def _matmul(lhs, rhs, out, *, sequential: bool) -> None:
         (mm.owner if isinstance(mm, ir.Value) else mm).attributes["fxc.sequential"] = ir.UnitAttr.get()
 
 
-def _copy(source, dest):
+def _copy(source, dest, sequential=False):
     """``dest[...] = source[...]`` as an elementwise generic (vectorized
     and threaded like any; ``linalg.copy`` would stay scalar loops)."""
     rank = ir.MemRefType(source.type).rank
@@ -208,6 +228,8 @@ def _copy(source, dest):
     block = op.regions[0].blocks.append(element, element)
     with ir.InsertionPoint(block):
         linalg.YieldOp([block.arguments[0]])
+    if sequential:
+        op.attributes["fxc.sequential"] = ir.UnitAttr.get()
 
 
 @register
@@ -270,6 +292,11 @@ class DecomposeConvToMatmuls(ModulePass):
         _, _, oh_, ow_ = ir.MemRefType(out.type).shape
         element = ir.MemRefType(out.type).element_type
         span = (oh_ - 1) * w_ + ow_
+        # A block's window: the positions its taps read, [C, block + halo],
+        # rows an odd number of cache lines apart (see _window_row).
+        taps_ = kh_ * kw_
+        halo = (kh_ - 1) * dh * w_ + (kw_ - 1) * dw
+        row_ = _window_row(min(_BLOCK, span) + halo, element)
         zero, one = index_constant(0), index_constant(1)
         direct = w_ == ow_  # a 1-wide filter: the output rows are the positions
         acc = None if direct else memref.AllocOp(ir.MemRefType.get([f_, oh_, w_], element), [], []).result
@@ -291,14 +318,23 @@ class DecomposeConvToMatmuls(ModulePass):
                 """Every tap's matmul over positions [start, start + width)."""
                 flat_out = (_flat(out, [f_, width], [oh_ * ow_, 1], n, f_ * oh_ * ow_, start) if direct
                             else _flat(acc, [f_, width], [oh_ * w_, 1], None, 0, start))
+                if taps_ == 1:  # one tap reads each position once: no window to copy
+                    source, row, base = image, h_ * w_, [n, c_ * h_ * w_, start]
+                else:
+                    window = memref.AllocOp(ir.MemRefType.get([c_, row_], element), [], [], alignment=64).result
+                    _copy(_flat(image, [c_, width + halo], [h_ * w_, 1], n, c_ * h_ * w_, start),
+                          _flat(window, [c_, width + halo], [row_, 1], None, 0), sequential=True)
+                    source, row, base = window, row_, [None, 0]
 
                 def tap(kh, kw, filt):
                     shift = arith.AddIOp(arith.MulIOp(kh, index_constant(dh * w_)).result,
                                          arith.MulIOp(kw, index_constant(dw)).result).result
-                    positions = _flat(image, [c_, width], [h_ * w_, 1], n, c_ * h_ * w_, shift, start)
+                    positions = _flat(source, [c_, width], [row, 1], *base, shift)
                     _matmul(filt, positions, flat_out, sequential=sequential)
 
                 _for_each_tap(weight, tap)
+                if taps_ != 1:
+                    memref.DeallocOp(window)
 
             # Blocks of positions on threads, every tap inside a block: its
             # [F, block] accumulator stays in cache across the taps, one
