@@ -3,6 +3,8 @@ program with an autocast region, and through compile-time autocast
 (``fxc.compile(..., autocast=torch.bfloat16)``).  Output dtype equal to
 eager's under ``torch.autocast("cpu", torch.bfloat16)``, values close."""
 
+import re
+
 import pytest
 import torch
 import torch.utils._pytree as pytree
@@ -77,6 +79,23 @@ def test_region(kind, entry):
 def test_compile_time(kind, entry):
     call, tensors = _program(kind, entry)
     _check(kind, entry, fxc.compile(call, tensors, autocast=torch.bfloat16), tensors, call)
+
+
+#: LLVM float arithmetic (or a rounding) on bf16 values.
+_BF16_ARITH = re.compile(r"llvm\.(fadd|fsub|fmul|fdiv|frem|fneg|fptrunc|intr\.\w+)\b[^\n]*bf16")
+
+
+@pytest.mark.parametrize("name", ["baddbmm", "prelu", "conv_transpose3d"])
+def test_no_bf16_arithmetic_reaches_llvm(name):
+    """Without the AVX512_BF16 kernel, bf16 arithmetic is done in f32 and
+    rounded to bf16 by integer code before LLVM: an x86 host without
+    AVX512_BF16 (Zen 3) would otherwise round through compiler-rt's
+    __truncsfbf2, which the JIT cannot link.  Checked on the IR, so on any host."""
+    entry = next(e for e in LISTS.torch_16 if e[0] == name)
+    call, tensors = _program("torch_16", entry)
+    compiled = fxc.compile(call, tensors, autocast=torch.bfloat16, options={"bf16_microkernel": "off"})
+    assert not _BF16_ARITH.findall(str(compiled.ir("llvm")))
+    _check("torch_16", entry, compiled, tensors, call)
 
 
 def test_policy_matches_the_lists():

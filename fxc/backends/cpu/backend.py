@@ -163,7 +163,11 @@ class CpuBackend(Backend):
                     "expand-strided-metadata",
                     "lower-affine",
                     "fxc-expand-f64-to-half",
-                    # bf16 truncation without compiler-rt's __truncsfbf2, which the JIT lacks.
+                    # bf16 arithmetic in f32 (x86 without AVX512_BF16 has
+                    # none, and LLVM would round each result through
+                    # compiler-rt's __truncsfbf2, which the JIT lacks), and
+                    # bf16 truncation as integer code.
+                    "func.func(arith-emulate-unsupported-floats{source-types=bf16 target-type=f32})",
                     "func.func(arith-expand{include-bf16=true})",
                     # f32 exp/log/tanh/erf become polynomials (vectorized
                     # with their loops); other math ops with an LLVM
